@@ -1,0 +1,35 @@
+"""The FastAPI application factory."""
+
+from __future__ import annotations
+
+import os
+
+from fastapi import FastAPI
+
+from api import errors
+from api.routes import health, reference
+from factordb import __version__
+from factordb.settings import get_settings
+
+ROUTERS = (health.router, reference.router)
+
+
+def create_app(database_url: str | None = None) -> FastAPI:
+    app = FastAPI(
+        title="factordb",
+        version=__version__,
+        description=(
+            "Versioned background emission factors for battery carbon-footprint declarations. "
+            "Authenticate with `Authorization: Bearer KEY`; errors are RFC 9457 problem+json."
+        ),
+    )
+    app.state.database_url = database_url or get_settings().database_url
+    errors.install(app)
+    for router in ROUTERS:
+        app.include_router(router)
+    return app
+
+
+def app_from_env() -> FastAPI:
+    """Entry point for `uvicorn --factory` workers: each reads the URL from the environment."""
+    return create_app(os.environ.get("FACTORDB_DATABASE_URL"))

@@ -1,0 +1,1 @@
+"""The `factordb` command line (Typer); heavy libraries are imported inside commands."""

@@ -1,0 +1,106 @@
+"""The one place domain errors become HTTP: RFC 9457 problem+json with a stable `type`."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from factordb import errors
+
+PROBLEM = "application/problem+json"
+TYPE_BASE = "/problems/"
+log = logging.getLogger("factordb.api")
+
+STATUS: list[tuple[type[errors.FactordbError], int, str, str]] = [
+    (errors.AuthenticationFailed, 401, "unauthenticated", "Authentication required"),
+    (errors.PermissionDenied, 403, "forbidden", "Not allowed"),
+    (errors.NotFound, 404, "not-found", "Not found"),
+    (errors.Conflict, 409, "conflict", "Conflict"),
+    (errors.InvalidTransition, 409, "invalid-transition", "Invalid status transition"),
+    (errors.Immutable, 409, "immutable", "Immutable resource"),
+    (errors.ValidationFailed, 422, "validation-failed", "Validation failed"),
+    (errors.DatabaseUnavailable, 503, "database-unavailable", "Database unavailable"),
+]
+
+
+def problem(
+    status: int,
+    slug: str,
+    title: str,
+    detail: str,
+    *,
+    errors_list: list[dict[str, Any]] | None = None,
+    extra: dict[str, Any] | None = None,
+    headers: dict[str, str] | None = None,
+) -> JSONResponse:
+    body: dict[str, Any] = {
+        "type": TYPE_BASE + slug,
+        "title": title,
+        "status": status,
+        "detail": detail,
+    }
+    if errors_list:
+        body["errors"] = errors_list
+    body.update(extra or {})
+    return JSONResponse(body, status_code=status, media_type=PROBLEM, headers=headers)
+
+
+def classify(exc: errors.FactordbError) -> tuple[int, str, str]:
+    for cls, status, slug, title in STATUS:
+        if isinstance(exc, cls):
+            return status, slug, title
+    return 400, "bad-request", "Bad request"
+
+
+def install(app: FastAPI) -> None:
+    @app.exception_handler(errors.FactordbError)
+    async def _domain(_: Request, exc: errors.FactordbError) -> JSONResponse:
+        status, slug, title = classify(exc)
+        headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
+        extra = getattr(exc, "document", None)
+        return problem(
+            status, slug, title, exc.detail, errors_list=exc.errors, extra=extra, headers=headers
+        )
+
+    @app.exception_handler(RequestValidationError)
+    async def _invalid(_: Request, exc: RequestValidationError) -> JSONResponse:
+        items = [
+            {
+                "loc": [str(p) for p in e.get("loc", ())],
+                "field": ".".join(str(p) for p in e.get("loc", ())[1:]) or None,
+                "message": e.get("msg", ""),
+            }
+            for e in exc.errors()
+        ]
+        return problem(
+            422,
+            "validation-failed",
+            "Validation failed",
+            f"{len(items)} invalid field(s) in the request",
+            errors_list=items,
+        )
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(_: Request, exc: StarletteHTTPException) -> JSONResponse:
+        slug = {404: "not-found", 405: "method-not-allowed", 401: "unauthenticated"}.get(
+            exc.status_code, "http-error"
+        )
+        return problem(
+            exc.status_code,
+            slug,
+            str(exc.detail),
+            str(exc.detail),
+            headers=getattr(exc, "headers", None),
+        )
+
+    @app.exception_handler(Exception)
+    async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
+        log.exception("unhandled error on %s %s", request.method, request.url.path)
+        return problem(
+            500, "internal", "Internal error", "an unexpected error occurred; it was logged"
+        )

@@ -1,0 +1,53 @@
+from typing import Annotated
+
+from fastapi import APIRouter, Query
+from pydantic import BaseModel
+
+from api.deps import CurrentCaller, SessionDep
+from factordb import reference
+
+router = APIRouter(tags=["reference"])
+
+
+class NodeOut(BaseModel):
+    code: str
+    parent: str | None
+    name_en: str
+    name_zh: str
+    stage: str
+    dimensions: list[str]
+    allows_credit: bool
+
+
+class GeographyOut(BaseModel):
+    code: str
+    parent: str | None
+    kind: str
+    name_en: str
+    name_zh: str
+
+
+class NodeList(BaseModel):
+    items: list[NodeOut]
+    next_cursor: str | None = None
+
+
+class GeographyList(BaseModel):
+    items: list[GeographyOut]
+    next_cursor: str | None = None
+
+
+@router.get("/classification", response_model=NodeList)
+def classification(
+    session: SessionDep,
+    _: CurrentCaller,
+    under: Annotated[str | None, Query(description="Only this node and its subtree.")] = None,
+) -> NodeList:
+    """The classification tree, or one subtree."""
+    return NodeList(items=[NodeOut(**n) for n in reference.nodes(session, under=under)])
+
+
+@router.get("/geographies", response_model=GeographyList)
+def geographies(session: SessionDep, _: CurrentCaller) -> GeographyList:
+    """Every geography with its parent (province → regional grid → country → GLO)."""
+    return GeographyList(items=[GeographyOut(**g) for g in reference.geographies(session)])

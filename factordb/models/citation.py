@@ -1,0 +1,42 @@
+from datetime import datetime
+
+from sqlalchemy import Column, DateTime, Index, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+from factordb.models._time import utcnow
+
+
+class CitationManifest(SQLModel, table=True):
+    """An accounting tool's statement that a declaration used revisions of a snapshot.
+
+    Append-only: a new manifest for the same declaration points at the one it supersedes.
+    """
+
+    __tablename__ = "citation_manifest"
+    __table_args__ = (
+        UniqueConstraint("organisation_id", "declaration", "content_hash", name="uq_manifest"),
+        Index("ix_manifest_declaration", "organisation_id", "declaration"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    organisation_id: int = Field(foreign_key="organisation.id", index=True)
+    principal_id: int = Field(foreign_key="principal.id")
+    declaration: str = Field(max_length=200)
+    snapshot_id: str = Field(foreign_key="snapshot.id", index=True, max_length=64)
+    content_hash: str = Field(max_length=64)
+    supersedes_id: int | None = Field(default=None, foreign_key="citation_manifest.id")
+    calculated_at: datetime | None = Field(default=None, sa_column=Column(DateTime(timezone=True)))
+    posted_at: datetime = Field(default_factory=utcnow, sa_column=Column(DateTime(timezone=True)))
+
+
+class CitationEntry(SQLModel, table=True):
+    """One revision a manifest used; the provider is copied here so scoping is one index."""
+
+    __tablename__ = "citation_entry"
+    __table_args__ = (Index("ix_citation_provider_factor", "provider_id", "factor_pk"),)
+
+    manifest_id: int = Field(foreign_key="citation_manifest.id", primary_key=True)
+    revision_pk: int = Field(foreign_key="factor_revision.id", primary_key=True)
+    factor_pk: int = Field(foreign_key="factor.id")
+    provider_id: int = Field(foreign_key="organisation.id")
+    share: float | None = None

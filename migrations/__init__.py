@@ -1,0 +1,1 @@
+"""Alembic environment and versions; applied by `factordb db upgrade`."""

@@ -1,0 +1,163 @@
+"""Integrity in the database: immutability triggers and the shipped reference data.
+
+Submitted revision content, snapshot contents, reviews, citations and the audit log
+never change; only a revision's status and a snapshot's deprecation move.
+
+Revision ID: 0002
+Revises: 0001
+"""
+
+from collections.abc import Sequence
+
+import sqlalchemy as sa
+from alembic import op
+
+from factordb.classification import shipped_geographies, shipped_nodes
+
+revision: str = "0002"
+down_revision: str | None = "0001"
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+MARK = "factordb-immutable"
+REVISION_MOVABLE = ("status", "status_changed_at", "version")
+SNAPSHOT_MOVABLE = ("sealed", "deprecated", "deprecated_reason")
+APPEND_ONLY = ("audit_event", "review", "citation_manifest", "citation_entry", "snapshot_factor")
+
+
+def _columns(table: str, movable: tuple[str, ...]) -> list[str]:
+    inspector = sa.inspect(op.get_bind())
+    return [c["name"] for c in inspector.get_columns(table) if c["name"] not in movable]
+
+
+def _sqlite() -> None:
+    for table in APPEND_ONLY:
+        for verb in ("UPDATE", "DELETE"):
+            op.execute(
+                f"CREATE TRIGGER {table}_no_{verb.lower()} BEFORE {verb} ON {table} "
+                f"BEGIN SELECT RAISE(ABORT, '{MARK}: {table} rows cannot change'); END"
+            )
+    for table, movable, what in (
+        ("factor_revision", REVISION_MOVABLE, "submitted revision content"),
+        ("snapshot", SNAPSHOT_MOVABLE, "snapshot content"),
+    ):
+        changed = " OR ".join(f"OLD.{c} IS NOT NEW.{c}" for c in _columns(table, movable))
+        op.execute(
+            f"CREATE TRIGGER {table}_immutable BEFORE UPDATE ON {table} WHEN {changed} "
+            f"BEGIN SELECT RAISE(ABORT, '{MARK}: {what} cannot change'); END"
+        )
+        op.execute(
+            f"CREATE TRIGGER {table}_no_delete BEFORE DELETE ON {table} "
+            f"BEGIN SELECT RAISE(ABORT, '{MARK}: {what} cannot be deleted'); END"
+        )
+    op.execute(
+        "CREATE TRIGGER snapshot_unseal BEFORE UPDATE ON snapshot WHEN OLD.sealed AND NOT NEW.sealed "
+        f"BEGIN SELECT RAISE(ABORT, '{MARK}: a sealed snapshot stays sealed'); END"
+    )
+    op.execute(
+        "CREATE TRIGGER snapshot_factor_sealed BEFORE INSERT ON snapshot_factor "
+        "WHEN (SELECT sealed FROM snapshot WHERE id = NEW.snapshot_id) "
+        f"BEGIN SELECT RAISE(ABORT, '{MARK}: a sealed snapshot takes no more factors'); END"
+    )
+
+
+def _postgresql() -> None:
+    op.execute(
+        f"""
+        CREATE FUNCTION factordb_refuse() RETURNS trigger LANGUAGE plpgsql AS $$
+        BEGIN
+            RAISE EXCEPTION '{MARK}: % rows cannot change', TG_TABLE_NAME;
+        END $$;
+        CREATE FUNCTION factordb_guard_columns() RETURNS trigger LANGUAGE plpgsql AS $$
+        BEGIN
+            IF (to_jsonb(NEW) - TG_ARGV::text[]) IS DISTINCT FROM (to_jsonb(OLD) - TG_ARGV::text[]) THEN
+                RAISE EXCEPTION '{MARK}: % content cannot change', TG_TABLE_NAME;
+            END IF;
+            IF TG_TABLE_NAME = 'snapshot' THEN
+                IF OLD.sealed AND NOT NEW.sealed THEN
+                    RAISE EXCEPTION '{MARK}: a sealed snapshot stays sealed';
+                END IF;
+            END IF;
+            RETURN NEW;
+        END $$;
+        CREATE FUNCTION factordb_snapshot_open() RETURNS trigger LANGUAGE plpgsql AS $$
+        BEGIN
+            IF EXISTS (SELECT 1 FROM snapshot s JOIN (SELECT DISTINCT snapshot_id FROM new_rows) n
+                       ON n.snapshot_id = s.id WHERE s.sealed) THEN
+                RAISE EXCEPTION '{MARK}: a sealed snapshot takes no more factors';
+            END IF;
+            RETURN NULL;
+        END $$;
+        """
+    )
+    for table in APPEND_ONLY:
+        op.execute(
+            f"CREATE TRIGGER {table}_append_only BEFORE UPDATE OR DELETE ON {table} "
+            "FOR EACH ROW EXECUTE FUNCTION factordb_refuse()"
+        )
+    for table, movable in (("factor_revision", REVISION_MOVABLE), ("snapshot", SNAPSHOT_MOVABLE)):
+        args = ", ".join(f"'{c}'" for c in movable)
+        op.execute(
+            f"CREATE TRIGGER {table}_immutable BEFORE UPDATE ON {table} "
+            f"FOR EACH ROW EXECUTE FUNCTION factordb_guard_columns({args})"
+        )
+        op.execute(
+            f"CREATE TRIGGER {table}_no_delete BEFORE DELETE ON {table} "
+            "FOR EACH ROW EXECUTE FUNCTION factordb_refuse()"
+        )
+    op.execute(
+        "CREATE TRIGGER snapshot_factor_sealed AFTER INSERT ON snapshot_factor "
+        "REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT "
+        "EXECUTE FUNCTION factordb_snapshot_open()"
+    )
+
+
+def _reference_data() -> None:
+    nodes = sa.table(
+        "classification_node",
+        *(sa.column(c) for c in ("code", "parent", "name_en", "name_zh", "stage", "dimensions")),
+        sa.column("allows_credit", sa.Boolean),
+    )
+    op.bulk_insert(
+        nodes,
+        [
+            {
+                "code": n.code,
+                "parent": n.parent,
+                "name_en": n.name_en,
+                "name_zh": n.name_zh,
+                "stage": n.stage,
+                "dimensions": ";".join(n.dimensions),
+                "allows_credit": n.allows_credit,
+            }
+            for n in shipped_nodes()
+        ],
+    )
+    geographies = sa.table(
+        "geography", *(sa.column(c) for c in ("code", "parent", "kind", "name_en", "name_zh"))
+    )
+    op.bulk_insert(
+        geographies,
+        [
+            {
+                "code": g.code,
+                "parent": g.parent,
+                "kind": g.kind,
+                "name_en": g.name_en,
+                "name_zh": g.name_zh,
+            }
+            for g in shipped_geographies()
+        ],
+    )
+
+
+def upgrade() -> None:
+    if op.get_bind().dialect.name == "sqlite":
+        _sqlite()
+    else:
+        _postgresql()
+    _reference_data()
+
+
+def downgrade() -> None:
+    raise NotImplementedError("factordb does not downgrade past its integrity rules")
