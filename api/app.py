@@ -6,12 +6,12 @@ import os
 
 from fastapi import FastAPI
 
-from api import errors
-from api.routes import health, reference
+from api import desk, errors, openapi
+from api.routes import factors, health, meta, reference
 from factordb import __version__
 from factordb.settings import get_settings
 
-ROUTERS = (health.router, reference.router)
+ROUTERS = (health.router, reference.router, factors.router, meta.router, desk.router)
 
 
 def create_app(database_url: str | None = None) -> FastAPI:
@@ -25,6 +25,7 @@ def create_app(database_url: str | None = None) -> FastAPI:
     )
     app.state.database_url = database_url or get_settings().database_url
     errors.install(app)
+    openapi.install(app)
     for router in ROUTERS:
         app.include_router(router)
     return app

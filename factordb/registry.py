@@ -1,0 +1,322 @@
+"""Queries of the live registry: factor search and one factor's history, scoped to the caller.
+
+Visibility is part of every query, never a filter applied afterwards: an approved
+revision is visible to every caller; a provider also sees its own organisation's
+revisions whatever their status. Another provider's unpublished revision is never
+selected, so it cannot leak through a row, a count or a cursor.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from sqlalchemy import and_, or_, select
+from sqlalchemy.orm import Session
+
+from factordb.errors import NotFound, ValidationFailed
+from factordb.identifiers import SLUG_RE, parse_factor_id
+from factordb.models import (
+    ClassificationNode,
+    Factor,
+    FactorRevision,
+    Geography,
+    Organisation,
+    Review,
+)
+from factordb.pagination import decode_cursor, paginate
+from factordb.principals import Caller
+from factordb.reference import subtree_clause
+
+# A provider's own work in progress shows in its searches beside the approved factors.
+OPEN_STATUSES = ("submitted", "in_review", "changes_requested", "rejected")
+CONTENT_COLUMNS = (
+    "name",
+    "classification",
+    "geography",
+    "reference_year",
+    "technology",
+    "value",
+    "unit",
+    "dimension",
+    "original_value",
+    "original_unit",
+    "gwp_basis",
+    "co2_fossil",
+    "co2_biogenic",
+    "ch4_fossil",
+    "ch4_biogenic",
+    "n2o",
+    "uncertainty",
+    "gsd",
+    "sd",
+    "min",
+    "max",
+    "dqr_ter",
+    "dqr_ger",
+    "dqr_tir",
+    "dqr_p",
+    "valid_from",
+    "valid_to",
+    "source",
+    "source_url",
+    "license",
+    "comment",
+)
+SEARCH_COLUMNS = (
+    FactorRevision.revision_id,
+    FactorRevision.number,
+    FactorRevision.status,
+    Factor.factor_id,
+    Organisation.slug.label("provider"),
+    *(getattr(FactorRevision, c) for c in CONTENT_COLUMNS),
+)
+MAX_TEXT = 200
+
+
+def _is_owner_provider(caller: Caller) -> bool:
+    return caller.role == "provider"
+
+
+def _check_text(field: str, value: str | None, *, slug: bool = False) -> str | None:
+    if value is None:
+        return None
+    problem = None
+    if "\x00" in value or len(value) > MAX_TEXT:
+        problem = f"at most {MAX_TEXT} characters, no NUL"
+    elif slug and not SLUG_RE.match(value):
+        problem = "expected a code such as material.cathode or cnbrc"
+    if problem:
+        raise ValidationFailed(
+            f"invalid {field} {value[:40]!r}",
+            errors=[{"field": field, "value": value[:40], "reason": problem}],
+        )
+    return value
+
+
+def _require_known(session: Session, field: str, column: Any, value: str) -> None:
+    if session.execute(select(column).where(column == value)).first() is None:
+        raise ValidationFailed(
+            f"unknown {field} {value!r}",
+            errors=[{"field": field, "value": value, "reason": f"no such {field}"}],
+        )
+
+
+def _like_escape(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def _unit_filter(unit: str) -> str:
+    """`kg` or `kgCO2e/kg` both name the base activity unit `kg`."""
+    return unit.rsplit("/", 1)[-1].strip()
+
+
+def search_factors(
+    session: Session,
+    *,
+    caller: Caller,
+    classification: str | None = None,
+    geography: str | None = None,
+    year: int | None = None,
+    unit: str | None = None,
+    provider: str | None = None,
+    q: str | None = None,
+    cursor: str | None = None,
+    limit: int | None = None,
+) -> dict[str, Any]:
+    """One page of the factors the caller may see, in revision-ID order.
+
+    Every caller sees each factor's current approved revision; a provider also sees,
+    for its own factors, the latest revision while it is open (submitted, in review,
+    changes requested, rejected). `classification` matches its whole subtree, `q` is
+    case-insensitive text in the name, code or source. Unknown codes raise
+    `ValidationFailed` naming the field.
+    """
+    _check_text("classification", classification, slug=True)
+    _check_text("geography", geography)
+    _check_text("provider", provider, slug=True)
+    _check_text("unit", unit)
+    _check_text("q", q)
+    if cursor is not None:
+        _check_cursor(cursor)
+    if classification:
+        _require_known(session, "classification", ClassificationNode.code, classification)
+    if geography:
+        _require_known(session, "geography", Geography.code, geography)
+    if provider:
+        _require_known(session, "provider", Organisation.slug, provider)
+
+    query = select(*SEARCH_COLUMNS).select_from(FactorRevision)
+    if _is_owner_provider(caller):
+        query = query.join(Factor, Factor.id == FactorRevision.factor_pk).where(
+            or_(
+                FactorRevision.id == Factor.current_revision_id,
+                and_(
+                    FactorRevision.organisation_id == caller.organisation_id,
+                    FactorRevision.number == Factor.latest_number,
+                    FactorRevision.status.in_(OPEN_STATUSES),
+                ),
+            )
+        )
+    else:
+        query = query.join(Factor, Factor.current_revision_id == FactorRevision.id)
+    query = query.join(Organisation, Organisation.id == FactorRevision.organisation_id)
+    if classification:
+        query = query.where(subtree_clause(FactorRevision.classification, classification))
+    if geography:
+        query = query.where(FactorRevision.geography == geography)
+    if year is not None:
+        query = query.where(FactorRevision.reference_year == year)
+    if unit:
+        query = query.where(FactorRevision.unit == _unit_filter(unit))
+    if provider:
+        query = query.where(Organisation.slug == provider)
+    if q:
+        pattern = "%" + _like_escape(q) + "%"
+        query = query.where(
+            or_(
+                FactorRevision.name.ilike(pattern, escape="\\"),
+                Factor.code.ilike(pattern, escape="\\"),
+                FactorRevision.source.ilike(pattern, escape="\\"),
+            )
+        )
+    page = paginate(session, query, keys=[FactorRevision.revision_id], cursor=cursor, limit=limit)
+    return {"items": [_summary(row._mapping) for row in page.rows], "next_cursor": page.next_cursor}
+
+
+def _check_cursor(cursor: str) -> None:
+    (value,) = decode_cursor(cursor, 1)
+    if not isinstance(value, str) or "\x00" in value or len(value) > 300:
+        raise ValidationFailed(f"invalid cursor {cursor[:40]!r}")
+
+
+def _content(row: Any) -> dict[str, Any]:
+    content = {c: row[c] for c in CONTENT_COLUMNS}
+    for day in ("valid_from", "valid_to"):
+        if content[day] is not None:
+            content[day] = content[day].isoformat()
+    return content
+
+
+def _summary(row: Any) -> dict[str, Any]:
+    return {
+        "factor": row["factor_id"],
+        "revision": row["revision_id"],
+        "number": row["number"],
+        "status": row["status"],
+        "provider": row["provider"],
+        **_content(row),
+    }
+
+
+def _visible(caller: Caller) -> Any:
+    approved = FactorRevision.status == "approved"
+    if _is_owner_provider(caller):
+        return or_(approved, FactorRevision.organisation_id == caller.organisation_id)
+    return approved
+
+
+def factor_detail(session: Session, *, caller: Caller, factor_id: str) -> dict[str, Any]:
+    """The factor and every revision the caller may see, oldest first, with decisions.
+
+    A factor none of whose revisions the caller may see raises `NotFound`, exactly as
+    a factor that does not exist. Reviewers appear as their organisation's slug.
+    """
+    parse_factor_id(factor_id)
+    rows = session.execute(
+        select(
+            Factor.factor_id,
+            Factor.code,
+            Factor.current_revision_id,
+            Factor.created_at.label("factor_created_at"),
+            Organisation.slug.label("provider"),
+            FactorRevision,
+        )
+        .join(Organisation, Organisation.id == Factor.organisation_id)
+        .join(FactorRevision, FactorRevision.factor_pk == Factor.id)
+        .where(Factor.factor_id == factor_id, _visible(caller))
+        .order_by(FactorRevision.number)
+    ).all()
+    if not rows:
+        raise NotFound(f"no factor {factor_id!r}")
+    head = rows[0]
+    owner = _is_owner_provider(caller) and rows[0].FactorRevision.organisation_id == (
+        caller.organisation_id
+    )
+    decisions = _decisions(session, [r.FactorRevision.id for r in rows])
+    current = next(
+        (
+            r.FactorRevision.revision_id
+            for r in rows
+            if r.FactorRevision.id == head.current_revision_id
+        ),
+        None,
+    )
+    return {
+        "factor": head.factor_id,
+        "provider": head.provider,
+        "code": head.code,
+        "current_revision": current,
+        "created_at": head.factor_created_at,
+        "revisions": [
+            _revision(r.FactorRevision, decisions.get(r.FactorRevision.id, []), owner=owner)
+            for r in rows
+        ],
+    }
+
+
+def _decisions(session: Session, revision_pks: list[int]) -> dict[int, list[dict[str, Any]]]:
+    found: dict[int, list[dict[str, Any]]] = {}
+    rows = session.execute(
+        select(
+            Review.revision_pk,
+            Organisation.slug,
+            Review.decision,
+            Review.comment,
+            Review.decided_at,
+        )
+        .join(Organisation, Organisation.id == Review.organisation_id)
+        .where(Review.revision_pk.in_(revision_pks))
+        .order_by(Review.decided_at, Review.id)
+    ).all()
+    for pk, org, decision, comment, decided_at in rows:
+        found.setdefault(pk, []).append(
+            {
+                "organisation": org,
+                "decision": decision,
+                "comment": comment,
+                "decided_at": decided_at,
+            }
+        )
+    return found
+
+
+def _revision(
+    revision: FactorRevision, decisions: list[dict[str, Any]], *, owner: bool
+) -> dict[str, Any]:
+    row = {c: getattr(revision, c) for c in CONTENT_COLUMNS}
+    return {
+        "revision": revision.revision_id,
+        "number": revision.number,
+        "status": revision.status,
+        "status_changed_at": revision.status_changed_at,
+        "submitted_at": revision.submitted_at,
+        "change_reason": revision.change_reason,
+        "content_hash": revision.content_hash,
+        "batch_id": revision.batch_id if owner else None,
+        "warnings": _warnings(revision.warnings),
+        "decisions": decisions,
+        **_content(row),
+    }
+
+
+def _warnings(raw: str | None) -> list[dict[str, Any]]:
+    try:
+        value = json.loads(raw or "[]")
+    except ValueError:
+        return []
+    return (
+        [w if isinstance(w, dict) else {"detail": str(w)} for w in value]
+        if isinstance(value, list)
+        else []
+    )
