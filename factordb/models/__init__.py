@@ -4,6 +4,7 @@ from factordb.models.audit import AuditEvent
 from factordb.models.citation import CitationEntry, CitationManifest
 from factordb.models.classification import ClassificationNode, Geography
 from factordb.models.factor import Factor, FactorRevision, IngestBatch
+from factordb.models.instance import InstanceSecret
 from factordb.models.organisation import ExpertSpecialty, Organisation, Principal
 from factordb.models.review import Review
 from factordb.models.snapshot import Snapshot, SnapshotFactor
@@ -18,6 +19,7 @@ __all__ = [
     "FactorRevision",
     "Geography",
     "IngestBatch",
+    "InstanceSecret",
     "Organisation",
     "Principal",
     "Review",

@@ -70,6 +70,14 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f("ix_geography_parent"), ["parent"], unique=False)
 
     op.create_table(
+        "instance_secret",
+        sa.Column("name", sqlmodel.sql.sqltypes.AutoString(length=60), nullable=False),
+        sa.Column("value", sqlmodel.sql.sqltypes.AutoString(length=128), nullable=False),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=True),
+        sa.PrimaryKeyConstraint("name"),
+    )
+
+    op.create_table(
         "organisation",
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("slug", sqlmodel.sql.sqltypes.AutoString(length=128), nullable=False),
@@ -452,6 +460,7 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_snapshot_factor_revision_pk"))
 
     op.drop_table("snapshot_factor")
+    op.drop_table("instance_secret")
     with op.batch_alter_table("review", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_review_revision_pk"))
         batch_op.drop_index(batch_op.f("ix_review_principal_id"))

@@ -1,0 +1,12 @@
+"""The review desk: server-rendered pages under /desk for experts, providers and every role.
+
+Pages call the same services as the API and the CLI with the signed-in `Caller`, so
+roles and organisation scoping are the services' own; they work without JavaScript.
+"""
+
+from fastapi import APIRouter
+
+from api.desk import auth
+
+router = APIRouter()
+router.include_router(auth.router)
