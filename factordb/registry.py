@@ -129,7 +129,7 @@ def search_factors(
     Every caller sees each factor's current approved revision; a provider also sees,
     for its own factors, the latest revision while it is open (submitted, in review,
     changes requested, rejected). `classification` matches its whole subtree, `q` is
-    case-insensitive text in the name, code or source. Unknown codes raise
+    case-insensitive text in the name, the factor ID or the source. Unknown codes raise
     `ValidationFailed` naming the field.
     """
     _check_text("classification", classification, slug=True)
@@ -176,7 +176,7 @@ def search_factors(
         query = query.where(
             or_(
                 FactorRevision.name.ilike(pattern, escape="\\"),
-                Factor.code.ilike(pattern, escape="\\"),
+                FactorRevision.revision_id.ilike(pattern, escape="\\"),
                 FactorRevision.source.ilike(pattern, escape="\\"),
             )
         )

@@ -1,6 +1,16 @@
 from datetime import date, datetime
 
-from sqlalchemy import CheckConstraint, Column, DateTime, Index, Text, UniqueConstraint, text
+from sqlalchemy import (
+    DDL,
+    CheckConstraint,
+    Column,
+    DateTime,
+    Index,
+    Text,
+    UniqueConstraint,
+    event,
+    text,
+)
 from sqlmodel import Field, SQLModel
 
 from factordb.models._time import utcnow
@@ -75,6 +85,23 @@ class FactorRevision(SQLModel, table=True):
             sqlite_where=text("status IN ('submitted', 'in_review')"),
             postgresql_where=text("status IN ('submitted', 'in_review')"),
         ),
+        # a classification subtree is `code = x OR code LIKE 'x.%'`: pattern ops make the
+        # LIKE an index range on PostgreSQL whatever the database collation
+        Index(
+            "ix_factor_revision_classification",
+            "classification",
+            postgresql_ops={"classification": "varchar_pattern_ops"},
+        ),
+        # the search's `q` is ILIKE '%text%' on these columns: trigram indexes (pg_trgm)
+        *(
+            Index(
+                f"ix_revision_{column}_trgm",
+                column,
+                postgresql_using="gin",
+                postgresql_ops={column: "gin_trgm_ops"},
+            ).ddl_if(dialect="postgresql")
+            for column in ("name", "source", "revision_id")
+        ),
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -83,7 +110,7 @@ class FactorRevision(SQLModel, table=True):
     number: int
     organisation_id: int = Field(foreign_key="organisation.id", index=True)
     name: str = Field(max_length=500)
-    classification: str = Field(foreign_key="classification_node.code", index=True, max_length=200)
+    classification: str = Field(foreign_key="classification_node.code", max_length=200)
     geography: str = Field(foreign_key="geography.code", index=True, max_length=20)
     reference_year: int
     technology: str | None = Field(default=None, max_length=200)
@@ -127,3 +154,10 @@ class FactorRevision(SQLModel, table=True):
         default=None, sa_column=Column(DateTime(timezone=True))
     )
     version: int = 1
+
+
+event.listen(
+    FactorRevision.__table__,
+    "before_create",
+    DDL("CREATE EXTENSION IF NOT EXISTS pg_trgm").execute_if(dialect="postgresql"),
+)

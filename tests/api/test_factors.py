@@ -108,6 +108,7 @@ def test_another_providers_unpublished_factor_answers_like_a_missing_one(
         ({"provider": "rival"}, ["rival:grid@1"]),
         ({"q": "ncm811"}, ["cnbrc:ncm811-cam@1"]),
         ({"q": "EAST CHINA"}, ["rival:grid@1"]),
+        ({"q": "rival:gr"}, ["rival:grid@1"]),
         ({"q": "100%"}, ["cnbrc:lfp-cam@1"]),
         ({"q": "1_0"}, []),
         ({"classification": "material", "geography": "CN", "year": 2023}, ["cnbrc:ncm811-cam@1"]),
