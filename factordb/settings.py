@@ -18,6 +18,7 @@ class Settings(BaseSettings):
     page_size_default: int = 100
     session_secret: str = ""
     ingest_chunk_rows: int = 50_000
+    snapshot_cache_dir: str = ""
 
 
 @lru_cache

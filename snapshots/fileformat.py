@@ -9,7 +9,9 @@ Light on purpose: pyarrow and DuckDB only.
 from __future__ import annotations
 
 import json
+import uuid
 from collections.abc import Mapping
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -180,14 +182,17 @@ def write_parquet(con: Any, relation_sql: str, out: Path, meta: Mapping[str, str
     Writes to a temporary sibling and renames, so a reader never sees half a file.
     """
     out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_name(f".{out.name}.tmp")
+    tmp = out.with_name(f".{out.name}.{uuid.uuid4().hex}.tmp")
     kv = ", ".join(f"{_sql_text(k)}: {_sql_text(v)}" for k, v in meta.items())
     columns = ", ".join(f'"{name}"' for name in COLUMN_NAMES)
-    con.execute(
-        f"COPY (SELECT {columns} FROM ({relation_sql}) ORDER BY factor) "
-        f"TO {_sql_text(str(tmp))} (FORMAT parquet, COMPRESSION zstd, KV_METADATA {{{kv}}})"
-    )
-    tmp.replace(out)
+    try:
+        con.execute(
+            f"COPY (SELECT {columns} FROM ({relation_sql}) ORDER BY factor) "
+            f"TO {_sql_text(str(tmp))} (FORMAT parquet, COMPRESSION zstd, KV_METADATA {{{kv}}})"
+        )
+        tmp.replace(out)
+    finally:
+        tmp.unlink(missing_ok=True)
 
 
 def _sql_text(value: str) -> str:
@@ -196,3 +201,12 @@ def _sql_text(value: str) -> str:
 
 class SnapshotMismatch(Immutable):
     """A snapshot file's content does not hash to the ID it claims (tampered or damaged)."""
+
+
+def iso_utc(moment: datetime | None) -> str | None:
+    """UTC time as `2025-03-01T08:00:00.123456Z` (SQLite hands datetimes back naive)."""
+    if moment is None:
+        return None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")

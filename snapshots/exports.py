@@ -1,0 +1,166 @@
+"""Export files, cached per snapshot ID: the Parquet written at publish, CSV on demand.
+
+A snapshot never changes, so its export is built once per cache directory
+(`FACTORDB_SNAPSHOT_CACHE_DIR`, default `~/.cache/factordb/snapshots`) and reused;
+a cached file is trusted only when its manifest matches the registry's row for that
+snapshot, otherwise it is rebuilt from the registry (and its hash checked on the way).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import uuid
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+from sqlalchemy.orm import Session
+
+from factordb.errors import ValidationFailed
+from factordb.models import Snapshot
+from factordb.settings import get_settings
+from snapshots import rows
+from snapshots.fileformat import (
+    SnapshotMismatch,
+    iso_utc,
+    manifest,
+    read_manifest,
+    write_parquet,
+)
+from snapshots.hashing import content_id
+from snapshots.resolve import get_snapshot
+
+FORMATS = ("parquet", "csv")
+
+
+def cache_dir() -> Path:
+    configured = get_settings().snapshot_cache_dir
+    if configured:
+        return Path(configured)
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "factordb" / "snapshots"
+
+
+def content_id_of(table: pa.Table, tree: str) -> str:
+    import duckdb
+
+    con = duckdb.connect()
+    try:
+        con.register("snapshot_rows", table)
+        return content_id(con, "SELECT * FROM snapshot_rows", tree)[0]
+    finally:
+        con.close()
+
+
+def manifest_of(snapshot: Snapshot) -> dict[str, str]:
+    return manifest(
+        snapshot_id=snapshot.id,
+        sequence=snapshot.sequence,
+        label=snapshot.label,
+        parent=snapshot.parent,
+        published_at=iso_utc(snapshot.published_at),
+        rows=snapshot.factor_count,
+        tree=snapshot.tree,
+    )
+
+
+def write_cached(table: pa.Table, snapshot: Snapshot) -> Path:
+    """Write the Parquet export of `snapshot` from its rows into the cache."""
+    import duckdb
+
+    path = cache_dir() / f"{snapshot.id}.parquet"
+    con = duckdb.connect()
+    try:
+        con.register("snapshot_rows", table)
+        write_parquet(con, "SELECT * FROM snapshot_rows", path, manifest_of(snapshot))
+    finally:
+        con.close()
+    return path
+
+
+def _cached_parquet(session: Session, snapshot: Snapshot) -> Path:
+    path = cache_dir() / f"{snapshot.id}.parquet"
+    if path.is_file():
+        try:
+            if read_manifest(path) == manifest_of(snapshot):
+                return path
+        except ValidationFailed:
+            pass
+    table = rows.fetch(
+        session,
+        "(SELECT factor_pk, revision_pk FROM snapshot_factor "
+        f"WHERE snapshot_id = '{_checked_id(snapshot.id)}')",
+    )
+    computed = content_id_of(table, snapshot.tree)
+    if computed != snapshot.id:
+        raise SnapshotMismatch(
+            f"the registry's rows of snapshot {snapshot.id} hash to {computed}; "
+            "the registry is damaged"
+        )
+    return write_cached(table, snapshot)
+
+
+def _cached_csv(session: Session, snapshot: Snapshot) -> Path:
+    import duckdb
+
+    path = cache_dir() / f"{snapshot.id}.csv"
+    if path.is_file():
+        return path
+    parquet = _cached_parquet(session, snapshot)
+    tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp")
+    con = duckdb.connect()
+    try:
+        con.execute(
+            f"COPY (SELECT * FROM read_parquet('{_sql(parquet)}') ORDER BY factor) "
+            f"TO '{_sql(tmp)}' (FORMAT csv, HEADER true)"
+        )
+        tmp.replace(path)
+    finally:
+        con.close()
+        tmp.unlink(missing_ok=True)
+    return path
+
+
+def export_file(session: Session, ref: str, *, fmt: str = "parquet") -> tuple[Snapshot, Path]:
+    """The snapshot and its cached export file in `fmt` (parquet | csv), built if missing."""
+    if fmt not in FORMATS:
+        raise ValidationFailed(
+            f"unknown export format {fmt!r}: use parquet or csv",
+            errors=[{"field": "format", "value": fmt, "reason": "parquet | csv"}],
+        )
+    snapshot = get_snapshot(session, ref)
+    if fmt == "csv":
+        return snapshot, _cached_csv(session, snapshot)
+    return snapshot, _cached_parquet(session, snapshot)
+
+
+def export(session: Session, ref: str, *, out: Path, fmt: str = "parquet") -> dict[str, Any]:
+    """Write the export of snapshot `ref` to `out`; returns what was written."""
+    if out.is_dir():
+        raise ValidationFailed(f"--out {out} is a directory; give a file path")
+    snapshot, cached = export_file(session, ref, fmt=fmt)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = out.with_name(f".{out.name}.{uuid.uuid4().hex}.tmp")
+    try:
+        shutil.copyfile(cached, tmp)
+        tmp.replace(out)
+    finally:
+        tmp.unlink(missing_ok=True)
+    return {
+        "snapshot_id": snapshot.id,
+        "format": fmt,
+        "path": str(out),
+        "rows": snapshot.factor_count,
+        "bytes": out.stat().st_size,
+    }
+
+
+def _checked_id(snapshot_id: str) -> str:
+    if len(snapshot_id) != 64 or any(c not in "0123456789abcdef" for c in snapshot_id):
+        raise ValidationFailed(f"not a snapshot ID: {snapshot_id[:70]!r}")
+    return snapshot_id
+
+
+def _sql(path: Path) -> str:
+    return str(path).replace("'", "''")

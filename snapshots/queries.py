@@ -1,0 +1,142 @@
+"""Reads of a snapshot's frozen factors in the registry: filtered pages and "as of" lookups."""
+
+from __future__ import annotations
+
+import json
+from datetime import date
+from typing import Any
+
+from sqlalchemy import or_, select
+from sqlalchemy.orm import Session
+
+from factordb.errors import NotFound, ValidationFailed
+from factordb.identifiers import SLUG_RE, parse_factor_id
+from factordb.models import Factor, FactorRevision, Organisation, Snapshot, SnapshotFactor
+from factordb.pagination import decode_cursor, paginate
+from factordb.reference import subtree_clause
+from snapshots.fileformat import COLUMN_NAMES
+from snapshots.resolve import get_snapshot
+
+_SPECIAL = {
+    "factor": Factor.factor_id,
+    "revision": FactorRevision.revision_id,
+    "provider": Organisation.slug,
+    "code": Factor.code,
+}
+COLUMNS = (
+    *(
+        (_SPECIAL[name] if name in _SPECIAL else getattr(FactorRevision, name)).label(name)
+        for name in COLUMN_NAMES
+    ),
+    FactorRevision.number.label("number"),
+    Factor.factor_id,  # the pagination key, under its own name for the cursor
+)
+MAX_TEXT = 200
+
+
+def _frozen(snapshot: Snapshot) -> Any:
+    return (
+        select(*COLUMNS)
+        .select_from(SnapshotFactor)
+        .join(FactorRevision, FactorRevision.id == SnapshotFactor.revision_pk)
+        .join(Factor, Factor.id == SnapshotFactor.factor_pk)
+        .join(Organisation, Organisation.id == Factor.organisation_id)
+        .where(SnapshotFactor.snapshot_id == snapshot.id)
+    )
+
+
+def _row(row: Any, snapshot: Snapshot) -> dict[str, Any]:
+    item = {name: row[name] for name in (*COLUMN_NAMES, "number")}
+    for day in ("valid_from", "valid_to"):
+        if isinstance(item[day], date):
+            item[day] = item[day].isoformat()
+    item["snapshot_id"] = snapshot.id
+    return item
+
+
+def _check(field: str, value: str | None, *, known: set[str] | None = None) -> None:
+    if value is None:
+        return
+    reason = None
+    if "\x00" in value or len(value) > MAX_TEXT:
+        reason = f"at most {MAX_TEXT} characters, no NUL"
+    elif known is not None and value not in known:
+        reason = f"no such {field} in this snapshot's tree"
+    if reason:
+        raise ValidationFailed(
+            f"invalid {field} {value[:40]!r}",
+            errors=[{"field": field, "value": value[:40], "reason": reason}],
+        )
+
+
+def snapshot_factors(
+    session: Session,
+    ref: str,
+    *,
+    classification: str | None = None,
+    geography: str | None = None,
+    year: int | None = None,
+    unit: str | None = None,
+    provider: str | None = None,
+    q: str | None = None,
+    cursor: str | None = None,
+    limit: int | None = None,
+) -> dict[str, Any]:
+    """One page of the factors frozen in snapshot `ref`, in factor-ID order.
+
+    Filters as `GET /factors`: `classification` matches its subtree, `geography` and
+    `year` exactly, `unit` is a base unit (`kg`) or `kgCO2e/kg`, `provider` a slug, `q`
+    case-insensitive text in the name, code or source. Codes are checked against the
+    snapshot's own frozen tree.
+    """
+    snapshot = get_snapshot(session, ref)
+    tree = json.loads(snapshot.tree)
+    _check("classification", classification, known={n["code"] for n in tree["classification"]})
+    _check("geography", geography, known={g["code"] for g in tree["geographies"]})
+    _check("unit", unit)
+    _check("q", q)
+    if provider is not None and not SLUG_RE.match(provider):
+        _check("provider", provider, known=set())
+    if cursor is not None:
+        (last,) = decode_cursor(cursor, 1)
+        if not isinstance(last, str) or len(last) > 300:
+            raise ValidationFailed(f"invalid cursor {cursor[:40]!r}")
+    query = _frozen(snapshot)
+    if classification:
+        query = query.where(subtree_clause(FactorRevision.classification, classification))
+    if geography:
+        query = query.where(FactorRevision.geography == geography)
+    if year is not None:
+        query = query.where(FactorRevision.reference_year == year)
+    if unit:
+        query = query.where(FactorRevision.unit == unit.rsplit("/", 1)[-1].strip())
+    if provider:
+        query = query.where(Organisation.slug == provider)
+    if q:
+        escaped = q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+        pattern = f"%{escaped}%"
+        query = query.where(
+            or_(
+                FactorRevision.name.ilike(pattern, escape="\\"),
+                Factor.code.ilike(pattern, escape="\\"),
+                FactorRevision.source.ilike(pattern, escape="\\"),
+            )
+        )
+    page = paginate(session, query, keys=[Factor.factor_id], cursor=cursor, limit=limit)
+    return {
+        "items": [_row(row._mapping, snapshot) for row in page.rows],
+        "next_cursor": page.next_cursor,
+    }
+
+
+def factor_as_of(session: Session, ref: str, factor_id: str) -> dict[str, Any]:
+    """The revision of `factor_id` frozen in snapshot `ref`; `NotFound` when it holds none."""
+    parse_factor_id(factor_id)
+    snapshot = get_snapshot(session, ref)
+    row = session.execute(_frozen(snapshot).where(Factor.factor_id == factor_id)).first()
+    if row is None:
+        raise NotFound(
+            f"factor {factor_id!r} is not in snapshot {snapshot.id[:12]} "
+            f"(sequence {snapshot.sequence})"
+        )
+    return _row(row._mapping, snapshot)
