@@ -57,6 +57,14 @@ def classify(exc: errors.FactordbError) -> tuple[int, str, str]:
     return 400, "bad-request", "Bad request"
 
 
+def _field(error: dict[str, Any]) -> str:
+    """The dotted field a validation error is about; `body` for an unreadable body."""
+    loc = [str(p) for p in error.get("loc", ())]
+    if error.get("type") == "json_invalid" or len(loc) < 2:
+        return loc[0] if loc else "request"
+    return ".".join(loc[1:])
+
+
 def install(app: FastAPI) -> None:
     @app.exception_handler(errors.FactordbError)
     async def _domain(_: Request, exc: errors.FactordbError) -> JSONResponse:
@@ -72,7 +80,7 @@ def install(app: FastAPI) -> None:
         items = [
             {
                 "loc": [str(p) for p in e.get("loc", ())],
-                "field": ".".join(str(p) for p in e.get("loc", ())[1:]) or None,
+                "field": _field(e),
                 "message": e.get("msg", ""),
             }
             for e in exc.errors()

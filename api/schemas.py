@@ -17,13 +17,14 @@ class ProblemItem(BaseModel):
 
     model_config = ConfigDict(extra="allow")
 
-    loc: list[str | int] | str | None = None
-    field: str | None = None
+    # absent rather than null when they do not apply (schemas/problem.json)
+    loc: list[str | int] | str = Field(default=None)
+    field: str = Field(default=None, description="The offending field, dotted.")
     line: int | None = None
     column: str | None = None
     value: Any = None
-    reason: str | None = None
-    message: str | None = None
+    reason: str = Field(default=None)
+    message: str = Field(default=None)
 
 
 class Problem(BaseModel):
@@ -47,9 +48,9 @@ class Problem(BaseModel):
     title: str
     status: int = Field(ge=400, le=599)
     detail: str
-    instance: str | None = None
-    errors: list[ProblemItem] | None = Field(
-        default=None, description="One entry per offending field or CSV cell."
+    instance: str = Field(default=None, description="Absent unless set.")
+    errors: list[ProblemItem] = Field(
+        default=None, description="One entry per offending field or CSV cell; absent if none."
     )
 
 

@@ -1,0 +1,204 @@
+"""The authorisation matrix: every route × every role, and own versus other organisation.
+
+`RULES` is the specification (DESIGN.md, "HTTP API"); the routes come from the app, so a
+new route without a rule here fails `test_every_route_has_a_rule`.
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+
+from api.app import create_app
+from api.errors import PROBLEM
+from api.openapi import api_routes
+from factordb.db import dispose_engine, session_scope
+from tests.api.conftest import ROLES, Keys, bearer
+from tests.conftest import _pg_admin, _pg_url
+from tests.factories import make_caller, make_revision
+
+PUBLIC = "public"  # no key needed
+ANY = frozenset(ROLES)  # any valid key
+RULES: dict[tuple[str, str], str | frozenset[str]] = {
+    ("GET", "/health"): PUBLIC,
+    ("GET", "/schemas"): PUBLIC,
+    ("GET", "/schemas/{}.json"): PUBLIC,
+    ("GET", "/classification"): ANY,
+    ("GET", "/geographies"): ANY,
+    ("GET", "/factors"): ANY,
+    ("GET", "/factors/{}"): ANY,
+    ("POST", "/batches"): frozenset({"provider"}),
+    ("GET", "/batches/{}"): frozenset({"provider", "admin"}),
+    ("GET", "/submissions"): frozenset({"provider"}),
+    ("POST", "/revisions/{}/withdraw"): frozenset({"provider"}),
+    ("GET", "/revisions/{}"): ANY,
+    ("GET", "/reviews/queue"): frozenset({"expert"}),
+    ("POST", "/reviews/{}/decisions"): frozenset({"expert"}),
+    ("POST", "/batches/{}/decisions"): frozenset({"expert"}),
+    ("POST", "/snapshots"): frozenset({"admin"}),
+    ("GET", "/snapshots"): ANY,
+    ("GET", "/snapshots/{}"): ANY,
+    ("GET", "/snapshots/{}/factors"): ANY,
+    ("GET", "/snapshots/{}/factors/{}"): ANY,
+    ("GET", "/snapshots/{}/diff/{}"): ANY,
+    ("GET", "/snapshots/{}/export"): ANY,
+    ("POST", "/citations"): frozenset({"accountant"}),
+    ("GET", "/citations"): frozenset({"provider", "accountant", "verifier", "admin"}),
+    ("GET", "/citations/impact"): frozenset({"provider", "accountant"}),
+    ("GET", "/citations/errata"): frozenset({"accountant"}),
+}
+# A private resource of the organisation "rival": (method, path) → what its owner may do.
+PRIVATE = [
+    ("GET", "/factors/rival:secret"),
+    ("GET", "/revisions/rival:secret@1"),
+    ("POST", "/revisions/rival:secret@1/withdraw"),
+]
+SAMPLES = {
+    "factor_id": "cnbrc:ncm811-cam",
+    "revision": "cnbrc:ncm811-cam@1",
+    "name": "problem",
+}
+APP = create_app("sqlite:///:memory:")
+
+
+def shape(path: str) -> str:
+    return re.sub(r"\{[^}]*\}", "{}", path)
+
+
+def concrete(path: str) -> str:
+    return re.sub(r"\{([^}]*)\}", lambda m: SAMPLES.get(m.group(1), "0" * 64), path)
+
+
+ROUTES = sorted(
+    (method, route.path_format)
+    for route in api_routes(APP)
+    if route.include_in_schema
+    for method in route.methods
+    if method != "HEAD"
+)
+GUARDED = [(m, p) for m, p in ROUTES if RULES.get((m, shape(p))) not in (PUBLIC, None)]
+
+
+def rule(method: str, path: str) -> str | frozenset[str]:
+    return RULES[(method, shape(path))]
+
+
+@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
+def matrix_url(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[str]:
+    """One database per dialect for the whole matrix; its requests change nothing they read."""
+    if request.param == "sqlite":
+        path = Path(tmp_path_factory.mktemp("matrix")) / "matrix.sqlite3"
+        shutil.copyfile(request.getfixturevalue("sqlite_template"), path)
+        url = f"sqlite:///{path}"
+        yield url
+        dispose_engine(url)
+        return
+    template = request.getfixturevalue("pg_template")
+    name = f"fdb_m_{uuid.uuid4().hex[:12]}"
+    with _pg_admin() as conn:
+        conn.execute(f'CREATE DATABASE "{name}" TEMPLATE "{template}"')
+    url = _pg_url(name)
+    yield url
+    dispose_engine(url)
+    with _pg_admin() as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture(scope="module")
+def world(matrix_url: str) -> tuple[TestClient, Keys]:
+    orgs = {
+        "admin": "operator",
+        "provider": "cnbrc",
+        "expert": "pool",
+        "accountant": "catl",
+        "verifier": "tuv",
+    }
+    with session_scope(matrix_url) as s:
+        by_role = {role: make_caller(s, org=orgs[role], role=role)[0] for role in ROLES}
+        rival = make_caller(s, org="rival", role="provider")[0]
+        make_revision(s, org="cnbrc", code="ncm811-cam")
+        make_revision(s, org="rival", code="secret", status="submitted")
+    client = TestClient(create_app(matrix_url), raise_server_exceptions=False)
+    return client, Keys(by_role=by_role, rival=rival)
+
+
+def call(client: TestClient, method: str, path: str, headers: dict[str, str]) -> Any:
+    body = {"json": {}} if method == "POST" else {}
+    return client.request(method, concrete(path), headers=headers, **body)
+
+
+def assert_problem(response: Any, status: int) -> None:
+    assert response.status_code == status, response.text
+    assert response.headers["content-type"] == PROBLEM
+    assert {"type", "title", "status", "detail"} <= response.json().keys()
+    assert response.json()["status"] == status
+
+
+def test_every_route_has_a_rule() -> None:
+    assert [r for r in ROUTES if (r[0], shape(r[1])) not in RULES] == []
+
+
+@pytest.mark.parametrize(("method", "path"), GUARDED)
+@pytest.mark.parametrize(
+    "authorization",
+    [None, "Bearer fdb_not-a-key", "Bearer ", "Basic dXNlcjpwYXNz", "bearer", "Token x y z"],
+)
+def test_missing_or_bad_key_is_a_401_problem(
+    world: tuple[TestClient, Keys], method: str, path: str, authorization: str | None
+) -> None:
+    client, _ = world
+    headers = {"Authorization": authorization} if authorization is not None else {}
+    response = call(client, method, path, headers)
+    assert_problem(response, 401)
+    assert response.headers["www-authenticate"] == "Bearer"
+
+
+@pytest.mark.parametrize(("method", "path"), GUARDED)
+@pytest.mark.parametrize("role", ROLES)
+def test_each_role_is_admitted_or_refused_with_a_403_problem(
+    world: tuple[TestClient, Keys], method: str, path: str, role: str
+) -> None:
+    client, keys = world
+    response = call(client, method, path, keys.header(role))
+    admitted = role in rule(method, path)
+    refused = response.status_code == 403
+    assert refused != admitted, response.text
+    assert response.status_code not in (401, 500)
+
+
+@pytest.mark.parametrize(("method", "path"), [r for r in ROUTES if rule(*r) == PUBLIC])
+def test_public_routes_answer_without_a_key(
+    world: tuple[TestClient, Keys], method: str, path: str
+) -> None:
+    client, _ = world
+    assert call(client, method, path, {}).status_code == 200
+
+
+def routed(method: str, path: str) -> bool:
+    patterns = [re.sub(r"\{[^}]*\}", "[^/]+", p) for m, p in ROUTES if m == method]
+    return any(re.fullmatch(pattern, path) for pattern in patterns)
+
+
+@pytest.mark.parametrize(("method", "path"), [p for p in PRIVATE if routed(*p)])
+def test_another_organisations_private_resource_is_a_404_problem(
+    world: tuple[TestClient, Keys], method: str, path: str
+) -> None:
+    client, keys = world
+    assert_problem(call(client, method, path, keys.header("provider")), 404)
+
+
+@pytest.mark.parametrize(("method", "path"), [p for p in PRIVATE if routed(*p) and p[0] == "GET"])
+def test_the_owner_sees_its_private_resource(
+    world: tuple[TestClient, Keys], method: str, path: str
+) -> None:
+    client, keys = world
+    assert call(client, method, path, bearer(keys.rival)).status_code == 200
