@@ -7,11 +7,18 @@ import os
 from fastapi import FastAPI
 
 from api import desk, errors, openapi
-from api.routes import factors, health, meta, reference
+from api.routes import citations, factors, health, meta, reference
 from factordb import __version__
 from factordb.settings import get_settings
 
-ROUTERS = (health.router, reference.router, factors.router, meta.router, desk.router)
+ROUTERS = (
+    health.router,
+    reference.router,
+    factors.router,
+    meta.router,
+    desk.router,
+    citations.router,
+)
 
 
 def create_app(database_url: str | None = None) -> FastAPI:

@@ -6,7 +6,7 @@ import sys
 
 import typer
 
-from api.cli import admin, serve
+from api.cli import admin, citations, serve
 
 app = typer.Typer(
     name="factordb",
@@ -20,6 +20,7 @@ app.add_typer(admin.org_app, name="org")
 app.add_typer(admin.key_app, name="key")
 app.add_typer(admin.audit_app, name="audit")
 app.command("serve")(serve.serve)
+app.command("citations")(citations.citations)
 
 EXIT_DOMAIN = 1
 EXIT_USAGE = 2

@@ -164,7 +164,7 @@ def upgrade() -> None:
         "ingest_batch",
         sa.Column("id", sqlmodel.sql.sqltypes.AutoString(length=40), nullable=False),
         sa.Column("organisation_id", sa.Integer(), nullable=False),
-        sa.Column("principal_id", sa.Integer(), nullable=False),
+        sa.Column("principal_id", sa.Integer(), nullable=True),
         sa.Column("filename", sqlmodel.sql.sqltypes.AutoString(length=500), nullable=False),
         sa.Column("file_sha256", sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
         sa.Column("source_format", sqlmodel.sql.sqltypes.AutoString(length=20), nullable=False),
@@ -224,7 +224,8 @@ def upgrade() -> None:
         sa.Column("content_hash", sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
         sa.Column("supersedes_id", sa.Integer(), nullable=True),
         sa.Column("calculated_at", sa.DateTime(timezone=True), nullable=True),
-        sa.Column("posted_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("posted_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("month", sqlmodel.sql.sqltypes.AutoString(length=7), nullable=False),
         sa.ForeignKeyConstraint(
             ["organisation_id"],
             ["organisation.id"],
@@ -243,6 +244,7 @@ def upgrade() -> None:
         ),
         sa.PrimaryKeyConstraint("id"),
         sa.UniqueConstraint("organisation_id", "declaration", "content_hash", name="uq_manifest"),
+        sa.UniqueConstraint("supersedes_id"),
     )
     with op.batch_alter_table("citation_manifest", schema=None) as batch_op:
         batch_op.create_index(
@@ -252,7 +254,15 @@ def upgrade() -> None:
             batch_op.f("ix_citation_manifest_snapshot_id"), ["snapshot_id"], unique=False
         )
         batch_op.create_index(
-            "ix_manifest_declaration", ["organisation_id", "declaration"], unique=False
+            "ix_manifest_declaration", ["declaration", "organisation_id"], unique=False
+        )
+        batch_op.create_index("ix_manifest_posted_at", ["posted_at"], unique=False)
+        batch_op.create_index(
+            "uq_manifest_root",
+            ["organisation_id", "declaration"],
+            unique=True,
+            sqlite_where=sa.text("supersedes_id IS NULL"),
+            postgresql_where=sa.text("supersedes_id IS NULL"),
         )
 
     op.create_table(
@@ -413,7 +423,9 @@ def upgrade() -> None:
     )
     with op.batch_alter_table("citation_entry", schema=None) as batch_op:
         batch_op.create_index(
-            "ix_citation_provider_factor", ["provider_id", "factor_pk"], unique=False
+            "ix_citation_provider_factor",
+            ["provider_id", "factor_pk", "manifest_id"],
+            unique=False,
         )
 
     op.create_table(
@@ -508,6 +520,12 @@ def downgrade() -> None:
 
     op.drop_table("factor_revision")
     with op.batch_alter_table("citation_manifest", schema=None) as batch_op:
+        batch_op.drop_index(
+            "uq_manifest_root",
+            sqlite_where=sa.text("supersedes_id IS NULL"),
+            postgresql_where=sa.text("supersedes_id IS NULL"),
+        )
+        batch_op.drop_index("ix_manifest_posted_at")
         batch_op.drop_index("ix_manifest_declaration")
         batch_op.drop_index(batch_op.f("ix_citation_manifest_snapshot_id"))
         batch_op.drop_index(batch_op.f("ix_citation_manifest_organisation_id"))

@@ -1,0 +1,264 @@
+"""Set-based citation queries: scoped in the WHERE clause, keyset-paged, current manifests.
+
+A manifest is current when no manifest supersedes it (an anti-join on the unique
+`supersedes_id`). Scoping is a predicate on the entry (`provider_id`, the factor's
+owner, copied at posting) or on the manifest (`organisation_id`, `declaration`), so a
+caller's query can never reach another provider's factors, not even by counting.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import and_, exists, func, or_, select, tuple_
+from sqlalchemy.orm import Session, aliased
+from sqlalchemy.sql.elements import ColumnElement
+
+from factordb.models import (
+    CitationEntry,
+    CitationManifest,
+    Factor,
+    FactorRevision,
+    Organisation,
+    SnapshotFactor,
+)
+
+E = CitationEntry
+M = CitationManifest
+CORRECTION_REASONS = ("correction", "unit_fix")
+ITEM_KEYS = (E.factor_pk, M.snapshot_id, M.organisation_id, M.month)
+Where = Sequence[ColumnElement[bool]]
+
+
+def is_current() -> ColumnElement[bool]:
+    successor = aliased(CitationManifest)
+    return ~exists().where(successor.supersedes_id == M.id)
+
+
+def _entries() -> Any:
+    return select().select_from(E).join(M, M.id == E.manifest_id)
+
+
+def aggregate_page(session: Session, where: Where, after: list[Any] | None, size: int) -> list[Any]:
+    """Per (factor, snapshot, citing org, month): current manifests, latest posting, revision."""
+    grouped = (
+        _entries()
+        .add_columns(
+            *ITEM_KEYS,
+            func.count().label("count"),
+            func.max(M.posted_at).label("latest"),
+            func.max(E.revision_pk).label("revision_pk"),
+        )
+        .where(*where, is_current())
+    )
+    if after is not None:
+        # The leading-key bound lets the (provider_id, factor_pk, …) index seek.
+        grouped = grouped.where(tuple_(*ITEM_KEYS) > tuple_(*after), E.factor_pk >= after[0])
+    page = grouped.group_by(*ITEM_KEYS).order_by(*ITEM_KEYS).limit(size + 1).subquery("page")
+    return list(
+        session.execute(
+            select(
+                page,
+                Factor.factor_id.label("factor"),
+                Organisation.slug.label("citing_org"),
+                FactorRevision.revision_id.label("revision"),
+            )
+            .join(Factor, Factor.id == page.c.factor_pk)
+            .join(Organisation, Organisation.id == page.c.organisation_id)
+            .join(FactorRevision, FactorRevision.id == page.c.revision_pk)
+            .order_by(page.c.factor_pk, page.c.snapshot_id, page.c.organisation_id, page.c.month)
+        ).all()
+    )
+
+
+def detail_page(
+    session: Session, where: Where, after: list[Any] | None, size: int, *, history: bool
+) -> list[Any]:
+    """One row per cited revision, newest manifest first; superseded ones only with history."""
+    current = is_current()
+    query = (
+        _entries()
+        .add_columns(
+            E.manifest_id,
+            E.revision_pk,
+            M.declaration,
+            Organisation.slug.label("citing_org"),
+            M.snapshot_id,
+            FactorRevision.revision_id.label("revision"),
+            Factor.factor_id.label("factor"),
+            M.posted_at,
+            M.calculated_at,
+            E.share,
+            M.supersedes_id,
+            current.label("current"),
+        )
+        .join(Organisation, Organisation.id == M.organisation_id)
+        .join(FactorRevision, FactorRevision.id == E.revision_pk)
+        .join(Factor, Factor.id == E.factor_pk)
+        .where(*where)
+    )
+    if not history:
+        query = query.where(current)
+    if after is not None:
+        query = query.where(
+            tuple_(E.manifest_id, E.revision_pk) < tuple_(*after), E.manifest_id <= after[0]
+        )
+    query = query.order_by(E.manifest_id.desc(), E.revision_pk.desc()).limit(size + 1)
+    return list(session.execute(query).all())
+
+
+def _changed(from_id: str, to_id: str) -> tuple[Any, Any, Any, ColumnElement[bool]]:
+    """Joins from the entry to its revision in A and the factor's revision in B, and the test.
+
+    Changed = B holds another revision with another value, or no longer holds the factor.
+    """
+    held_a = aliased(SnapshotFactor)
+    held_b = aliased(SnapshotFactor)
+    old = aliased(FactorRevision)
+    new = aliased(FactorRevision)
+    query = (
+        _entries()
+        .join(
+            held_a,
+            and_(
+                held_a.snapshot_id == from_id,
+                held_a.factor_pk == E.factor_pk,
+                held_a.revision_pk == E.revision_pk,
+            ),
+        )
+        .join(old, old.id == E.revision_pk)
+        .outerjoin(held_b, and_(held_b.snapshot_id == to_id, held_b.factor_pk == E.factor_pk))
+        .outerjoin(new, new.id == held_b.revision_pk)
+    )
+    changed = or_(
+        held_b.revision_pk.is_(None),
+        and_(held_b.revision_pk != held_a.revision_pk, new.value != old.value),
+    )
+    return query, old, new, changed
+
+
+def impact_manifests(
+    session: Session, where: Where, from_id: str, to_id: str, after: int | None, size: int
+) -> list[int]:
+    """Current manifests (newest first) citing a revision that A holds and B changed."""
+    query, _, _, changed = _changed(from_id, to_id)
+    query = query.add_columns(E.manifest_id).where(*where, is_current(), changed).distinct()
+    if after is not None:
+        query = query.where(E.manifest_id < after)
+    query = query.order_by(E.manifest_id.desc()).limit(size + 1)
+    return list(session.execute(query).scalars())
+
+
+def impact_rows(
+    session: Session, where: Where, from_id: str, to_id: str, manifest_ids: list[int]
+) -> list[Any]:
+    query, old, new, changed = _changed(from_id, to_id)
+    query = (
+        query.add_columns(
+            E.manifest_id,
+            M.declaration,
+            Organisation.slug.label("citing_org"),
+            M.snapshot_id,
+            M.posted_at,
+            Factor.factor_id.label("factor"),
+            old.revision_id.label("old_revision"),
+            new.revision_id.label("new_revision"),
+            old.value.label("old_value"),
+            new.value.label("new_value"),
+            old.unit,
+        )
+        .join(Organisation, Organisation.id == M.organisation_id)
+        .join(Factor, Factor.id == E.factor_pk)
+        .where(*where, changed, E.manifest_id.in_(manifest_ids))
+        .order_by(E.manifest_id.desc(), Factor.factor_id)
+    )
+    return list(session.execute(query).all())
+
+
+def errata_page(
+    session: Session, organisation_id: int, after: list[int] | None, size: int
+) -> list[Any]:
+    """(factor_pk, revision_pk) cited by the organisation's current manifests and since corrected."""
+    cited = aliased(FactorRevision)
+    fix = aliased(FactorRevision)
+    corrected = exists().where(
+        fix.factor_pk == E.factor_pk,
+        fix.number > cited.number,
+        fix.status == "approved",
+        fix.change_reason.in_(CORRECTION_REASONS),
+    )
+    query = (
+        _entries()
+        .join(cited, cited.id == E.revision_pk)
+        .add_columns(E.factor_pk, E.revision_pk)
+        .where(M.organisation_id == organisation_id, is_current(), corrected)
+        .distinct()
+    )
+    if after is not None:
+        query = query.where(tuple_(E.factor_pk, E.revision_pk) > tuple_(*after))
+    query = query.order_by(E.factor_pk, E.revision_pk).limit(size + 1)
+    return list(session.execute(query).all())
+
+
+def revisions_of(session: Session, factor_pks: list[int]) -> list[Any]:
+    """Every revision of these factors with the fields errata need, in number order."""
+    return list(
+        session.execute(
+            select(
+                FactorRevision.id,
+                FactorRevision.factor_pk,
+                FactorRevision.number,
+                FactorRevision.revision_id,
+                FactorRevision.value,
+                FactorRevision.unit,
+                FactorRevision.status,
+                FactorRevision.change_reason,
+                Factor.factor_id,
+            )
+            .join(Factor, Factor.id == FactorRevision.factor_pk)
+            .where(FactorRevision.factor_pk.in_(factor_pks))
+            .order_by(FactorRevision.factor_pk, FactorRevision.number)
+        ).all()
+    )
+
+
+def declarations_citing(
+    session: Session, organisation_id: int, revision_pks: list[int]
+) -> list[Any]:
+    return list(
+        session.execute(
+            _entries()
+            .add_columns(E.revision_pk, M.declaration)
+            .where(
+                M.organisation_id == organisation_id,
+                E.revision_pk.in_(revision_pks),
+                is_current(),
+            )
+            .distinct()
+            .order_by(E.revision_pk, M.declaration)
+        ).all()
+    )
+
+
+def manifest_row(session: Session, manifest_id: int) -> Any:
+    successor = aliased(CitationManifest)
+    return session.execute(
+        select(M, Organisation.slug.label("citing_org"), successor.id.label("superseded_by"))
+        .join(Organisation, Organisation.id == M.organisation_id)
+        .outerjoin(successor, successor.supersedes_id == M.id)
+        .where(M.id == manifest_id)
+    ).one_or_none()
+
+
+def manifest_entries(session: Session, manifest_id: int) -> list[Any]:
+    return list(
+        session.execute(
+            select(FactorRevision.revision_id, Factor.factor_id, E.share)
+            .select_from(E)
+            .join(FactorRevision, FactorRevision.id == E.revision_pk)
+            .join(Factor, Factor.id == E.factor_pk)
+            .where(E.manifest_id == manifest_id)
+            .order_by(Factor.factor_id)
+        ).all()
+    )

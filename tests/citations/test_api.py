@@ -1,0 +1,172 @@
+"""The citation routes over HTTP: status codes, problem+json, role gates, documents."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+
+from api.app import create_app
+from tests.citations.conftest import World, validator
+
+
+@pytest.fixture
+def client(db_url: str) -> Iterator[TestClient]:
+    with TestClient(create_app(db_url), raise_server_exceptions=False) as test_client:
+        yield test_client
+
+
+def _as(world: World, who: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {world.keys[who]}"}
+
+
+def _post(client: TestClient, world: World, who: str = "oem-a", **body: Any) -> Any:
+    payload = {
+        "snapshot_id": "2025.1",
+        "declaration": "PACK-75/2025",
+        "revisions": [{"revision": "cnbrc:ncm811-cam@1", "share": 0.6}, "cec-grid:grid-east@1"],
+        **body,
+    }
+    return client.post("/citations", json=payload, headers=_as(world, who))
+
+
+def _problem(response: Any, status: int) -> dict[str, Any]:
+    assert response.status_code == status, response.text
+    assert response.headers["content-type"] == "application/problem+json"
+    body = response.json()
+    validator("problem.json").validate(body)
+    return body
+
+
+def test_post_creates_then_repeats_idempotently(client: TestClient, committed_world: World) -> None:
+    created = _post(client, committed_world)
+    again = _post(client, committed_world)
+    assert (created.status_code, again.status_code) == (201, 200)
+    assert again.json()["manifest"] == created.json()["manifest"]
+    assert (created.json()["created"], again.json()["created"]) == (True, False)
+    validator("citation-record.json").validate(created.json())
+
+
+def test_changed_manifest_supersedes_with_201(client: TestClient, committed_world: World) -> None:
+    first = _post(client, committed_world).json()
+    second = _post(client, committed_world, snapshot_id="2025.2", revisions=["cnbrc:ncm811-cam@2"])
+    assert second.status_code == 201
+    assert second.json()["supersedes"] == first["manifest"]
+
+
+def test_bad_entries_answer_422_listing_each(client: TestClient, committed_world: World) -> None:
+    response = _post(
+        client,
+        committed_world,
+        revisions=[
+            "cnbrc:ncm811-cam@2",
+            "cnbrc:ghost@1",
+            {"revision": "cnbrc:lfp-cam@1", "share": 2},
+        ],
+    )
+    body = _problem(response, 422)
+    assert body["type"] == "/problems/validation-failed"
+    assert [e["code"] for e in body["errors"]] == [
+        "invalid_share",
+        "revision_mismatch",
+        "unknown_revision",
+    ]
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"revisions": "cnbrc:ncm811-cam@1"},
+        {"revisions": [{"revision": "cnbrc:ncm811-cam@1", "share": "half"}]},
+        {"calculated_at": "yesterday"},
+        {"declaration": None},
+    ],
+)
+def test_malformed_body_is_a_422_problem(
+    client: TestClient, committed_world: World, body: dict[str, Any]
+) -> None:
+    assert _problem(_post(client, committed_world, **body), 422)["errors"]
+
+
+def test_unknown_snapshot_in_body_is_a_422_problem(
+    client: TestClient, committed_world: World
+) -> None:
+    body = _problem(_post(client, committed_world, snapshot_id="ffffffff"), 422)
+    assert body["errors"][0]["loc"] == ["snapshot_id"]
+
+
+@pytest.mark.parametrize("who", ["cnbrc", "tuv", "expert", "admin"])
+def test_only_accountants_post(client: TestClient, committed_world: World, who: str) -> None:
+    assert _problem(_post(client, committed_world, who=who), 403)["type"] == "/problems/forbidden"
+
+
+def test_posting_without_a_key_is_401(client: TestClient, committed_world: World) -> None:
+    response = client.post("/citations", json={})
+    assert _problem(response, 401)["type"] == "/problems/unauthenticated"
+
+
+@pytest.mark.parametrize(
+    ("who", "params", "status"),
+    [
+        ("cnbrc", {}, 200),
+        ("cec", {}, 200),
+        ("oem-a", {}, 200),
+        ("oem-b", {}, 200),
+        ("tuv", {"declaration": "PACK-75/2025"}, 200),
+        ("tuv", {}, 422),
+        ("admin", {}, 200),
+        ("expert", {}, 403),
+        ("cnbrc", {"snapshot": "2099.9"}, 404),
+        ("cnbrc", {"since": "March"}, 422),
+    ],
+)
+def test_report_route_by_role(
+    client: TestClient, committed_world: World, who: str, params: dict[str, str], status: int
+) -> None:
+    _post(client, committed_world)
+    response = client.get("/citations", params=params, headers=_as(committed_world, who))
+    assert response.status_code == status, response.text
+    schema = "citation-report.json" if status == 200 else "problem.json"
+    validator(schema).validate(response.json())
+
+
+def test_provider_report_over_http_holds_only_its_factors(
+    client: TestClient, committed_world: World
+) -> None:
+    _post(client, committed_world)
+    body = client.get(
+        "/citations", params={"since": "2000-01-01"}, headers=_as(committed_world, "cec")
+    ).json()
+    assert {i["factor"] for i in body["items"]} == {"cec-grid:grid-east"}
+    assert [(d["declaration"], d["citing_org"]) for d in body["details"]] == [
+        ("PACK-75/2025", "oem-a")
+    ]
+
+
+@pytest.mark.parametrize(("who", "status"), [("cnbrc", 200), ("oem-a", 200), ("tuv", 403)])
+def test_impact_route(client: TestClient, committed_world: World, who: str, status: int) -> None:
+    _post(client, committed_world)
+    response = client.get(
+        "/citations/impact",
+        params={"from": "2025.1", "to": committed_world.s2[:12]},
+        headers=_as(committed_world, who),
+    )
+    assert response.status_code == status, response.text
+    validator("citation-impact.json" if status == 200 else "problem.json").validate(response.json())
+
+
+def test_impact_without_to_is_a_422_problem(client: TestClient, committed_world: World) -> None:
+    response = client.get(
+        "/citations/impact", params={"from": "2025.1"}, headers=_as(committed_world, "oem-a")
+    )
+    _problem(response, 422)
+
+
+@pytest.mark.parametrize(("who", "status"), [("oem-a", 200), ("cnbrc", 403)])
+def test_errata_route(client: TestClient, committed_world: World, who: str, status: int) -> None:
+    _post(client, committed_world)
+    response = client.get("/citations/errata", headers=_as(committed_world, who))
+    assert response.status_code == status, response.text
+    validator("citation-errata.json" if status == 200 else "problem.json").validate(response.json())
