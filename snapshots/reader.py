@@ -25,11 +25,11 @@ from snapshots.fileformat import (
     META_ROWS,
     META_SEQUENCE,
     META_TREE,
-    SCHEMA,
     SnapshotMismatch,
     parse_tree,
     read_manifest,
 )
+from snapshots.verify import check_columns, verify_file
 
 __all__ = ["PinnedSnapshot", "SnapshotMismatch", "open_snapshot", "verify_file"]
 
@@ -93,7 +93,7 @@ def open_snapshot(path: str | Path, *, verify: bool = True) -> PinnedSnapshot:
     path = Path(path)
     meta = read_manifest(path)
     table = pq.read_table(path)
-    _check_columns(path, table)
+    check_columns(path, table)
     tree_text = meta[META_TREE]
     if verify:
         computed, rows = _content_id_of_table(table, tree_text)
@@ -117,34 +117,6 @@ def open_snapshot(path: str | Path, *, verify: bool = True) -> PinnedSnapshot:
         path=path,
         _positions=pd.Index(factors["factor"]),
     )
-
-
-def verify_file(path: str | Path) -> dict[str, Any]:
-    """The `snapshot verify` document: `{"snapshot_id", "computed", "ok", "rows"}`.
-
-    `ok` is false when the recomputed ID differs from the claimed one or the row count
-    differs from the manifest's. Reads the file alone; never touches a database.
-    """
-    import duckdb
-
-    from snapshots.hashing import content_id
-
-    path = Path(path)
-    meta = read_manifest(path)
-    con = duckdb.connect()
-    try:
-        source = "SELECT * FROM read_parquet(" + _sql_text(str(path)) + ")"
-        _check_columns(path, con.sql(source + " LIMIT 0").to_arrow_table())
-        computed, rows = content_id(con, source, meta[META_TREE])
-    finally:
-        con.close()
-    claimed = meta[META_ID]
-    return {
-        "snapshot_id": claimed,
-        "computed": computed,
-        "ok": computed == claimed and str(rows) == meta[META_ROWS],
-        "rows": rows,
-    }
 
 
 def _content_id_of_table(table: pa.Table, tree: str) -> tuple[str, int]:
@@ -172,22 +144,6 @@ def _raise_on_mismatch(path: Path, meta: dict[str, str], computed: str, rows: in
         )
 
 
-def _check_columns(path: Path, table: pa.Table) -> None:
-    from factordb.errors import ValidationFailed
-
-    missing = [name for name in COLUMN_NAMES if name not in table.column_names]
-    if missing:
-        raise ValidationFailed(f"{path} lacks snapshot columns: {', '.join(missing)}")
-    wrong = [
-        f"{name} ({table.schema.field(name).type}, expected {SCHEMA.field(name).type})"
-        for name in COLUMN_NAMES
-        if not table.schema.field(name).type.equals(SCHEMA.field(name).type)
-        and not pa.types.is_null(table.schema.field(name).type)
-    ]
-    if wrong:
-        raise ValidationFailed(f"{path} has snapshot columns of the wrong type: {', '.join(wrong)}")
-
-
 def _nullable_ints(kind: pa.DataType) -> Any:
     return pd.Int64Dtype() if pa.types.is_integer(kind) else None
 
@@ -198,7 +154,3 @@ def _plain(value: Any) -> Any:
     if hasattr(value, "item"):
         return value.item()
     return value
-
-
-def _sql_text(value: str) -> str:
-    return "'" + value.replace("'", "''") + "'"

@@ -12,6 +12,8 @@ from pathlib import Path
 from typing import Any
 
 FACTORDB = shutil.which("factordb", path=str(Path(sys.executable).parent)) or "factordb"
+# The working tree's packages, also those added since the editable install was made.
+ROOT = Path(__file__).resolve().parent.parent
 
 
 @dataclass
@@ -32,7 +34,7 @@ def run(
     env: dict[str, str] | None = None,
     timeout: float = 120,
 ) -> Result:
-    environment = {**os.environ, "COLUMNS": "200", **(env or {})}
+    environment = {**os.environ, "COLUMNS": "200", "PYTHONPATH": str(ROOT), **(env or {})}
     if db_url is not None:
         environment["FACTORDB_DATABASE_URL"] = db_url
     proc = subprocess.run(
