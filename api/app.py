@@ -7,7 +7,7 @@ import os
 from fastapi import FastAPI
 
 from api import desk, errors, openapi
-from api.routes import citations, factors, health, meta, reference
+from api.routes import citations, factors, health, meta, reference, snapshots
 from factordb import __version__
 from factordb.settings import get_settings
 
@@ -18,6 +18,7 @@ ROUTERS = (
     meta.router,
     desk.router,
     citations.router,
+    snapshots.router,
 )
 
 

@@ -6,7 +6,7 @@ import sys
 
 import typer
 
-from api.cli import admin, citations, serve
+from api.cli import admin, citations, serve, snapshots
 
 app = typer.Typer(
     name="factordb",
@@ -21,6 +21,8 @@ app.add_typer(admin.key_app, name="key")
 app.add_typer(admin.audit_app, name="audit")
 app.command("serve")(serve.serve)
 app.command("citations")(citations.citations)
+app.command("publish")(snapshots.publish)
+app.add_typer(snapshots.snapshot_app, name="snapshot")
 
 EXIT_DOMAIN = 1
 EXIT_USAGE = 2
