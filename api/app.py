@@ -6,7 +6,7 @@ import os
 
 from fastapi import FastAPI
 
-from api import desk, errors, openapi
+from api import desk, errors, guards, openapi
 from api.routes import citations, factors, health, meta, reference, snapshots
 from factordb import __version__
 from factordb.settings import get_settings
@@ -35,6 +35,7 @@ def create_app(database_url: str | None = None) -> FastAPI:
     errors.install(app)
     openapi.install(app)
     for router in ROUTERS:
+    app.add_middleware(guards.RejectNul)
         app.include_router(router)
     return app
 

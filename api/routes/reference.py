@@ -37,7 +37,11 @@ class GeographyList(BaseModel):
     next_cursor: str | None = None
 
 
-@router.get("/classification", response_model=NodeList)
+@router.get(
+    "/classification",
+    response_model=NodeList,
+    responses={404: {"description": "No classification node `under`."}},
+)
 def classification(
     session: SessionDep,
     _: CurrentCaller,

@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import shutil
+import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
 
 from api.app import create_app
-from factordb.db import session_scope
-from tests.factories import make_caller
+from factordb.db import dispose_engine, session_scope
+from tests.conftest import _pg_admin, _pg_url
+from tests.factories import make_caller, make_revision
 
 ROLES = ("admin", "provider", "expert", "accountant", "verifier")
 
@@ -49,3 +53,44 @@ def keys(db_url: str) -> Keys:
 
 def bearer(key: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {key}"}
+
+
+@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
+def matrix_url(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[str]:
+    """One database per dialect for the whole matrix; its requests change nothing they read."""
+    if request.param == "sqlite":
+        path = Path(tmp_path_factory.mktemp("matrix")) / "matrix.sqlite3"
+        shutil.copyfile(request.getfixturevalue("sqlite_template"), path)
+        url = f"sqlite:///{path}"
+        yield url
+        dispose_engine(url)
+        return
+    template = request.getfixturevalue("pg_template")
+    name = f"fdb_m_{uuid.uuid4().hex[:12]}"
+    with _pg_admin() as conn:
+        conn.execute(f'CREATE DATABASE "{name}" TEMPLATE "{template}"')
+    url = _pg_url(name)
+    yield url
+    dispose_engine(url)
+    with _pg_admin() as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture(scope="module")
+def world(matrix_url: str) -> tuple[TestClient, Keys]:
+    orgs = {
+        "admin": "operator",
+        "provider": "cnbrc",
+        "expert": "pool",
+        "accountant": "catl",
+        "verifier": "tuv",
+    }
+    with session_scope(matrix_url) as s:
+        by_role = {role: make_caller(s, org=orgs[role], role=role)[0] for role in ROLES}
+        rival = make_caller(s, org="rival", role="provider")[0]
+        make_revision(s, org="cnbrc", code="ncm811-cam")
+        make_revision(s, org="rival", code="secret", status="submitted")
+    client = TestClient(create_app(matrix_url), raise_server_exceptions=False)
+    return client, Keys(by_role=by_role, rival=rival)

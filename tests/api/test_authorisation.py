@@ -7,10 +7,6 @@ new route without a rule here fails `test_every_route_has_a_rule`.
 from __future__ import annotations
 
 import re
-import shutil
-import uuid
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -19,10 +15,7 @@ from fastapi.testclient import TestClient
 from api.app import create_app
 from api.errors import PROBLEM
 from api.openapi import api_routes
-from factordb.db import dispose_engine, session_scope
 from tests.api.conftest import ROLES, Keys, bearer
-from tests.conftest import _pg_admin, _pg_url
-from tests.factories import make_caller, make_revision
 
 PUBLIC = "public"  # no key needed
 ANY = frozenset(ROLES)  # any valid key
@@ -88,47 +81,6 @@ GUARDED = [(m, p) for m, p in ROUTES if RULES.get((m, shape(p))) not in (PUBLIC,
 
 def rule(method: str, path: str) -> str | frozenset[str]:
     return RULES[(method, shape(path))]
-
-
-@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
-def matrix_url(
-    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[str]:
-    """One database per dialect for the whole matrix; its requests change nothing they read."""
-    if request.param == "sqlite":
-        path = Path(tmp_path_factory.mktemp("matrix")) / "matrix.sqlite3"
-        shutil.copyfile(request.getfixturevalue("sqlite_template"), path)
-        url = f"sqlite:///{path}"
-        yield url
-        dispose_engine(url)
-        return
-    template = request.getfixturevalue("pg_template")
-    name = f"fdb_m_{uuid.uuid4().hex[:12]}"
-    with _pg_admin() as conn:
-        conn.execute(f'CREATE DATABASE "{name}" TEMPLATE "{template}"')
-    url = _pg_url(name)
-    yield url
-    dispose_engine(url)
-    with _pg_admin() as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-
-
-@pytest.fixture(scope="module")
-def world(matrix_url: str) -> tuple[TestClient, Keys]:
-    orgs = {
-        "admin": "operator",
-        "provider": "cnbrc",
-        "expert": "pool",
-        "accountant": "catl",
-        "verifier": "tuv",
-    }
-    with session_scope(matrix_url) as s:
-        by_role = {role: make_caller(s, org=orgs[role], role=role)[0] for role in ROLES}
-        rival = make_caller(s, org="rival", role="provider")[0]
-        make_revision(s, org="cnbrc", code="ncm811-cam")
-        make_revision(s, org="rival", code="secret", status="submitted")
-    client = TestClient(create_app(matrix_url), raise_server_exceptions=False)
-    return client, Keys(by_role=by_role, rival=rival)
 
 
 def call(client: TestClient, method: str, path: str, headers: dict[str, str]) -> Any:

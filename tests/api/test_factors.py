@@ -11,6 +11,7 @@ from fastapi.testclient import TestClient
 from jsonschema import Draft202012Validator, FormatChecker
 from sqlmodel import select
 
+from api.app import create_app
 from factordb.db import session_scope
 from factordb.models import FactorRevision, Principal, Review
 from tests.api.conftest import ROLES, Keys, bearer
@@ -28,10 +29,30 @@ def revisions_seen(client: TestClient, key: str, **params: Any) -> list[str]:
     return [item["revision"] for item in response.json()["items"]]
 
 
-@pytest.fixture
-def registry(db_url: str, keys: Keys) -> str:
-    """cnbrc: ncm811 approved @1 + submitted @2, lfp approved; rival: one submitted, one approved."""
+def add_decision(db_url: str, revision: str, org: str, decision: str, comment: str) -> None:
     with session_scope(db_url) as s:
+        _, expert = make_caller(s, org=org, role="expert")
+        principal = s.get(Principal, expert.principal_id)
+        pk = s.exec(select(FactorRevision.id).where(FactorRevision.revision_id == revision)).one()
+        s.add(
+            Review(
+                revision_pk=pk,
+                principal_id=principal.id,
+                organisation_id=principal.organisation_id,
+                decision=decision,
+                comment=comment,
+            )
+        )
+
+
+@pytest.fixture(scope="module")
+def catalogue(matrix_url: str) -> tuple[TestClient, Keys]:
+    """cnbrc: ncm811 approved @1 (+ a decision) and submitted @2 (+ a rejection), lfp and
+    separator approved; rival: one submitted, one approved; pager: 23 approved factors."""
+    orgs = {"admin": "operator", "provider": "cnbrc", "expert": "pool", "accountant": "catl"}
+    with session_scope(matrix_url) as s:
+        by_role = {r: make_caller(s, org=orgs.get(r, "tuv"), role=r)[0] for r in ROLES}
+        rival = make_caller(s, org="rival", role="provider")[0]
         make_revision(s, org="cnbrc", code="ncm811-cam", name="NCM811 cathode")
         make_revision(s, org="cnbrc", code="ncm811-cam", status="submitted", value=12.0)
         make_revision(
@@ -44,6 +65,9 @@ def registry(db_url: str, keys: Keys) -> str:
             reference_year=2022,
             source="GREET 2023 battery 100%",
         )
+        make_revision(
+            s, org="cnbrc", code="sep", classification="material.separator", reference_year=2021
+        )
         make_revision(s, org="rival", code="secret", status="submitted", name="Secret cathode")
         make_revision(
             s,
@@ -55,28 +79,43 @@ def registry(db_url: str, keys: Keys) -> str:
             unit="kWh",
             dimension="energy",
         )
-    return db_url
+        for n in range(23):
+            make_revision(
+                s,
+                org="pager",
+                code=f"f{n:02d}",
+                classification="other",
+                geography="GLO",
+                reference_year=2000,
+            )
+    add_decision(matrix_url, "cnbrc:ncm811-cam@1", "tsinghua", "approve", "matches GREET")
+    add_decision(matrix_url, "cnbrc:ncm811-cam@2", "tsinghua", "reject", "unit looks off")
+    client = TestClient(create_app(matrix_url), raise_server_exceptions=False)
+    return client, Keys(by_role=by_role, rival=rival)
 
 
 @pytest.mark.parametrize("role", ROLES)
 def test_every_role_sees_each_approved_factor_once(
-    client: TestClient, keys: Keys, registry: str, role: str
+    catalogue: tuple[TestClient, Keys], role: str
 ) -> None:
+    client, keys = catalogue
     seen = revisions_seen(client, keys.by_role[role])
     assert {"cnbrc:ncm811-cam@1", "cnbrc:lfp-cam@1", "rival:grid@1"} <= set(seen)
     assert "rival:secret@1" not in seen
 
 
 def test_provider_sees_its_own_open_revision_beside_the_approved_one(
-    client: TestClient, keys: Keys, registry: str
+    catalogue: tuple[TestClient, Keys],
 ) -> None:
+    client, keys = catalogue
     seen = revisions_seen(client, keys.by_role["provider"], classification="material.cathode")
     assert seen == ["cnbrc:lfp-cam@1", "cnbrc:ncm811-cam@1", "cnbrc:ncm811-cam@2"]
 
 
 def test_another_providers_unpublished_revision_is_not_even_counted(
-    client: TestClient, keys: Keys, registry: str
+    catalogue: tuple[TestClient, Keys],
 ) -> None:
+    client, keys = catalogue
     response = client.get(
         "/factors", params={"q": "secret"}, headers=bearer(keys.by_role["provider"])
     )
@@ -86,8 +125,9 @@ def test_another_providers_unpublished_revision_is_not_even_counted(
 
 
 def test_another_providers_unpublished_factor_answers_like_a_missing_one(
-    client: TestClient, keys: Keys, registry: str
+    catalogue: tuple[TestClient, Keys],
 ) -> None:
+    client, keys = catalogue
     hidden = client.get("/factors/rival:secret", headers=keys.header("provider"))
     missing = client.get("/factors/rival:nothing", headers=keys.header("provider"))
     assert hidden.status_code == missing.status_code == 404
@@ -115,16 +155,16 @@ def test_another_providers_unpublished_factor_answers_like_a_missing_one(
     ],
 )
 def test_filters_narrow_the_search(
-    client: TestClient, keys: Keys, registry: str, params: dict[str, Any], expected: list[str]
+    catalogue: tuple[TestClient, Keys], params: dict[str, Any], expected: list[str]
 ) -> None:
+    client, keys = catalogue
     assert revisions_seen(client, keys.by_role["accountant"], **params) == expected
 
 
 def test_classification_matches_whole_nodes_not_string_prefixes(
-    client: TestClient, keys: Keys, db_url: str
+    catalogue: tuple[TestClient, Keys],
 ) -> None:
-    with session_scope(db_url) as s:
-        make_revision(s, org="cnbrc", code="sep", classification="material.separator")
+    client, keys = catalogue
     assert revisions_seen(client, keys.by_role["admin"], classification="material.separator") == [
         "cnbrc:sep@1"
     ]
@@ -137,7 +177,7 @@ def test_classification_matches_whole_nodes_not_string_prefixes(
 
 def walk_pages(client: TestClient, headers: dict[str, str], limit: int) -> list[str]:
     seen: list[str] = []
-    params: dict[str, Any] = {"limit": limit}
+    params: dict[str, Any] = {"limit": limit, "provider": "pager"}
     while True:
         page = client.get("/factors", params=params, headers=headers).json()
         seen.extend(item["revision"] for item in page["items"])
@@ -146,41 +186,23 @@ def walk_pages(client: TestClient, headers: dict[str, str], limit: int) -> list[
         params["cursor"] = page["next_cursor"]
 
 
-def test_pages_walk_every_visible_factor_once(client: TestClient, keys: Keys, db_url: str) -> None:
-    with session_scope(db_url) as s:
-        for n in range(23):
-            make_revision(s, org="cnbrc", code=f"f{n:02d}")
+def test_pages_walk_every_visible_factor_once(catalogue: tuple[TestClient, Keys]) -> None:
+    client, keys = catalogue
     seen = walk_pages(client, keys.header("verifier"), limit=5)
-    assert seen == sorted(f"cnbrc:f{n:02d}@1" for n in range(23))
+    assert seen == sorted(f"pager:f{n:02d}@1" for n in range(23))
 
 
-def test_search_page_matches_its_json_schema(client: TestClient, keys: Keys, registry: str) -> None:
+def test_search_page_matches_its_json_schema(catalogue: tuple[TestClient, Keys]) -> None:
+    client, keys = catalogue
     body = client.get("/factors", params={"limit": 2}, headers=keys.header("provider")).json()
     validator("factor-list.json").validate(body)
     assert body["next_cursor"] is not None
 
 
-def add_decision(db_url: str, revision: str, org: str, decision: str, comment: str) -> None:
-    with session_scope(db_url) as s:
-        _, expert = make_caller(s, org=org, role="expert")
-        principal = s.get(Principal, expert.principal_id)
-        pk = s.exec(select(FactorRevision.id).where(FactorRevision.revision_id == revision)).one()
-        s.add(
-            Review(
-                revision_pk=pk,
-                principal_id=principal.id,
-                organisation_id=principal.organisation_id,
-                decision=decision,
-                comment=comment,
-            )
-        )
-
-
 def test_detail_shows_decisions_under_the_experts_organisation(
-    client: TestClient, keys: Keys, registry: str
+    catalogue: tuple[TestClient, Keys],
 ) -> None:
-    add_decision(registry, "cnbrc:ncm811-cam@1", "tsinghua", "approve", "matches GREET")
-    add_decision(registry, "cnbrc:ncm811-cam@2", "tsinghua", "reject", "unit looks off")
+    client, keys = catalogue
     body = client.get("/factors/cnbrc:ncm811-cam", headers=keys.header("accountant")).json()
     validator("factor.json").validate(body)
     assert body["current_revision"] == "cnbrc:ncm811-cam@1"
@@ -191,9 +213,9 @@ def test_detail_shows_decisions_under_the_experts_organisation(
 
 
 def test_owner_sees_every_revision_with_its_decisions_and_provenance(
-    client: TestClient, keys: Keys, registry: str
+    catalogue: tuple[TestClient, Keys],
 ) -> None:
-    add_decision(registry, "cnbrc:ncm811-cam@2", "tsinghua", "reject", "unit looks off")
+    client, keys = catalogue
     body = client.get("/factors/cnbrc:ncm811-cam", headers=keys.header("provider")).json()
     validator("factor.json").validate(body)
     assert [(r["revision"], r["status"]) for r in body["revisions"]] == [
@@ -205,7 +227,8 @@ def test_owner_sees_every_revision_with_its_decisions_and_provenance(
 
 @pytest.mark.parametrize("role", ["admin", "expert", "accountant", "verifier"])
 def test_non_owners_see_only_approved_revisions(
-    client: TestClient, keys: Keys, registry: str, role: str
+    catalogue: tuple[TestClient, Keys], role: str
 ) -> None:
+    client, keys = catalogue
     body = client.get("/factors/cnbrc:ncm811-cam", headers=keys.header(role)).json()
     assert [r["status"] for r in body["revisions"]] == ["approved"]
