@@ -6,7 +6,7 @@ import sys
 
 import typer
 
-from api.cli import admin, citations, serve, snapshots
+from api.cli import admin, calc, citations, serve, snapshots
 
 app = typer.Typer(
     name="factordb",
@@ -23,6 +23,7 @@ app.command("serve")(serve.serve)
 app.command("citations")(citations.citations)
 app.command("publish")(snapshots.publish)
 app.add_typer(snapshots.snapshot_app, name="snapshot")
+app.command("calc")(calc.calc)
 
 EXIT_DOMAIN = 1
 EXIT_USAGE = 2
