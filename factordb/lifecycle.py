@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 
+from sqlalchemy import bindparam, update
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.util import identity_key
 
 from factordb import audit
 from factordb.errors import InvalidTransition
@@ -51,3 +55,48 @@ def apply(
         **data,
     )
     return new
+
+
+@dataclass(frozen=True)
+class Move:
+    """One revision to move: its primary key, ID, status as read under the lock, and action."""
+
+    pk: int
+    revision_id: str
+    status: str
+    action: str
+
+
+def apply_many(session: Session, moves: Sequence[Move], *, actor: str, **data: object) -> list[str]:
+    """Move many revisions (rows the caller locked) in one executemany UPDATE.
+
+    Every move is checked before anything changes, so an illegal one raises
+    `InvalidTransition` and moves none. Returns the new statuses in order. ORM objects
+    of these rows already in the session are expired, so they reload the new status.
+    """
+    news = [next_status(m.status, m.action) for m in moves]
+    if not moves:
+        return news
+    table = FactorRevision.__table__
+    now = datetime.now(UTC)
+    session.execute(
+        update(table)
+        .where(table.c.id == bindparam("pk"))
+        .values(status=bindparam("new"), status_changed_at=now, version=table.c.version + 1),
+        [{"pk": m.pk, "new": new} for m, new in zip(moves, news, strict=True)],
+    )
+    for move in moves:
+        loaded = session.identity_map.get(identity_key(FactorRevision, move.pk))
+        if loaded is not None:
+            session.expire(loaded)
+    for move, new in zip(moves, news, strict=True):
+        audit.record(
+            session,
+            actor=actor,
+            action=f"revision.{move.action}",
+            subject=move.revision_id,
+            old=move.status,
+            new=new,
+            **data,
+        )
+    return news

@@ -1,0 +1,1 @@
+"""Expert review: the queue, decisions under a quorum policy, withdrawals, submissions."""
