@@ -6,7 +6,7 @@ import sys
 
 import typer
 
-from api.cli import admin, calc, citations, serve, snapshots
+from api.cli import admin, calc, citations, review, serve, snapshots
 
 app = typer.Typer(
     name="factordb",
@@ -20,6 +20,7 @@ app.add_typer(admin.org_app, name="org")
 app.add_typer(admin.key_app, name="key")
 app.add_typer(admin.audit_app, name="audit")
 app.command("serve")(serve.serve)
+app.add_typer(review.review_app, name="review")
 app.command("citations")(citations.citations)
 app.command("publish")(snapshots.publish)
 app.add_typer(snapshots.snapshot_app, name="snapshot")
@@ -36,7 +37,8 @@ def main(argv: list[str] | None = None) -> int:
     from factordb.errors import DatabaseUnavailable, FactordbError
 
     try:
-        app(args=argv, standalone_mode=False)
+        # Outside standalone mode, click returns (not raises) the code of a `typer.Exit`.
+        code = app(args=argv, standalone_mode=False)
     except typer.Exit as exc:
         return int(exc.exit_code or 0)
     except typer.Abort:
@@ -61,7 +63,7 @@ def main(argv: list[str] | None = None) -> int:
     except Exception as exc:
         sys.stderr.write(f"error: internal error ({type(exc).__name__}: {exc})\n")
         return EXIT_INTERNAL
-    return 0
+    return code if isinstance(code, int) else 0
 
 
 def run() -> None:
