@@ -6,7 +6,8 @@ roles and organisation scoping are the services' own; they work without JavaScri
 
 from fastapi import APIRouter
 
-from api.desk import auth
+from api.desk import auth, browser
 
 router = APIRouter()
-router.include_router(auth.router)
+router.include_router(browser.router)
+router.include_router(auth.router)  # last: its catch-all answers unknown desk paths

@@ -7,6 +7,7 @@ rolled back first, and every response carries the desk's security headers.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Awaitable, Callable
 from datetime import date, datetime
 from typing import Any
@@ -24,6 +25,7 @@ from api.desk.session import CsrfRejected
 from factordb import errors
 
 LANG_COOKIE = "factordb_lang"
+log = logging.getLogger("factordb.desk")
 
 SECURITY_HEADERS = {
     "Content-Security-Policy": (
@@ -193,6 +195,10 @@ class DeskRoute(APIRoute):
                     ".".join(str(p) for p in e.get("loc", ())[1:]) or "?" for e in exc.errors()
                 )
                 response = error_page(request, 400, "error.bad_request", fields)
+            except Exception:
+                log.exception("unhandled error on %s %s", request.method, request.url.path)
+                await _roll_back(request)
+                response = error_page(request, 500, "error.internal", "")
             return _finish(request, response)
 
         return handler
