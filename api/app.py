@@ -7,7 +7,7 @@ import os
 from fastapi import FastAPI
 
 from api import desk, errors, guards, openapi
-from api.routes import citations, factors, health, meta, reference, snapshots
+from api.routes import citations, factors, health, meta, reference, reviews, snapshots
 from factordb import __version__
 from factordb.settings import get_settings
 
@@ -17,6 +17,7 @@ ROUTERS = (
     factors.router,
     meta.router,
     desk.router,
+    reviews.router,
     citations.router,
     snapshots.router,
 )
@@ -34,8 +35,8 @@ def create_app(database_url: str | None = None) -> FastAPI:
     app.state.database_url = database_url or get_settings().database_url
     errors.install(app)
     openapi.install(app)
-    for router in ROUTERS:
     app.add_middleware(guards.RejectNul)
+    for router in ROUTERS:
         app.include_router(router)
     return app
 
