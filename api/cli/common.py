@@ -33,7 +33,7 @@ KeyOption = Annotated[
 ]
 DEFAULT_URL = DEFAULT_DATABASE_URL
 
-err = Console(stderr=True)
+err = Console(stderr=True, soft_wrap=True)
 out = Console()
 
 
