@@ -6,8 +6,10 @@ roles and organisation scoping are the services' own; they work without JavaScri
 
 from fastapi import APIRouter
 
-from api.desk import auth, browser
+from api.desk import auth, browser, expert, provider
 
 router = APIRouter()
+router.include_router(expert.router)
 router.include_router(browser.router)
+router.include_router(provider.router)
 router.include_router(auth.router)  # last: its catch-all answers unknown desk paths
