@@ -136,10 +136,15 @@ def authenticate(session: Session, key: str | None) -> Caller:
     if row is None:
         raise AuthenticationFailed("unknown or revoked API key")
     principal, slug = row
-    specialties = tuple(
-        session.execute(
-            select(ExpertSpecialty.node).where(ExpertSpecialty.principal_id == principal.id)
-        ).scalars()
+    # only experts carry specialties: other keys skip the round trip on every request
+    specialties = (
+        tuple(
+            session.execute(
+                select(ExpertSpecialty.node).where(ExpertSpecialty.principal_id == principal.id)
+            ).scalars()
+        )
+        if principal.role == "expert"
+        else ()
     )
     return Caller(principal.id, principal.organisation_id, slug, principal.role, specialties)
 

@@ -12,7 +12,7 @@ import json
 from typing import Any
 
 from sqlalchemy import and_, or_, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, aliased
 
 from factordb.errors import NotFound, ValidationFailed
 from factordb.identifiers import SLUG_RE, parse_factor_id
@@ -72,6 +72,19 @@ SEARCH_COLUMNS = (
     *(getattr(FactorRevision, c) for c in CONTENT_COLUMNS),
 )
 MAX_TEXT = 200
+# Built once: constructing a 36-column select costs more CPU than running it.
+PUBLIC_SEARCH = (
+    select(*SEARCH_COLUMNS)
+    .select_from(FactorRevision)
+    .join(Factor, Factor.current_revision_id == FactorRevision.id)
+    .join(Organisation, Organisation.id == FactorRevision.organisation_id)
+)
+OWNER_SEARCH = (
+    select(*SEARCH_COLUMNS)
+    .select_from(FactorRevision)
+    .join(Factor, Factor.id == FactorRevision.factor_pk)
+    .join(Organisation, Organisation.id == FactorRevision.organisation_id)
+)
 
 
 def _is_owner_provider(caller: Caller) -> bool:
@@ -146,9 +159,8 @@ def search_factors(
     if provider:
         _require_known(session, "provider", Organisation.slug, provider)
 
-    query = select(*SEARCH_COLUMNS).select_from(FactorRevision)
     if _is_owner_provider(caller):
-        query = query.join(Factor, Factor.id == FactorRevision.factor_pk).where(
+        query = OWNER_SEARCH.where(
             or_(
                 FactorRevision.id == Factor.current_revision_id,
                 and_(
@@ -159,8 +171,7 @@ def search_factors(
             )
         )
     else:
-        query = query.join(Factor, Factor.current_revision_id == FactorRevision.id)
-    query = query.join(Organisation, Organisation.id == FactorRevision.organisation_id)
+        query = PUBLIC_SEARCH
     if classification:
         query = query.where(subtree_clause(FactorRevision.classification, classification))
     if geography:
@@ -216,96 +227,94 @@ def _visible(caller: Caller) -> Any:
     return approved
 
 
+REVISION_COLUMNS = (
+    "id",
+    "revision_id",
+    "number",
+    "status",
+    "status_changed_at",
+    "submitted_at",
+    "change_reason",
+    "content_hash",
+    "batch_id",
+    "warnings",
+    "organisation_id",
+    *CONTENT_COLUMNS,
+)
+Reviewer = aliased(Organisation, name="reviewer")
+DETAIL_COLUMNS = (
+    Factor.factor_id,
+    Factor.code,
+    Factor.current_revision_id,
+    Factor.created_at.label("factor_created_at"),
+    Organisation.slug.label("provider"),
+    *(getattr(FactorRevision, c) for c in REVISION_COLUMNS),
+    Reviewer.slug.label("reviewer"),
+    Review.decision,
+    Review.comment.label("review_comment"),
+    Review.decided_at,
+)
+
+DETAIL = (
+    select(*DETAIL_COLUMNS)
+    .join(Organisation, Organisation.id == Factor.organisation_id)
+    .join(FactorRevision, FactorRevision.factor_pk == Factor.id)
+    .outerjoin(Review, Review.revision_pk == FactorRevision.id)
+    .outerjoin(Reviewer, Reviewer.id == Review.organisation_id)
+    .order_by(FactorRevision.number, Review.decided_at, Review.id)
+)
+
+
 def factor_detail(session: Session, *, caller: Caller, factor_id: str) -> dict[str, Any]:
     """The factor and every revision the caller may see, oldest first, with decisions.
 
     A factor none of whose revisions the caller may see raises `NotFound`, exactly as
-    a factor that does not exist. Reviewers appear as their organisation's slug.
+    a factor that does not exist. Reviewers appear as their organisation's slug. One
+    query: revisions × their decisions (a handful of rows for any real factor).
     """
     parse_factor_id(factor_id)
-    rows = session.execute(
-        select(
-            Factor.factor_id,
-            Factor.code,
-            Factor.current_revision_id,
-            Factor.created_at.label("factor_created_at"),
-            Organisation.slug.label("provider"),
-            FactorRevision,
-        )
-        .join(Organisation, Organisation.id == Factor.organisation_id)
-        .join(FactorRevision, FactorRevision.factor_pk == Factor.id)
-        .where(Factor.factor_id == factor_id, _visible(caller))
-        .order_by(FactorRevision.number)
-    ).all()
+    rows = session.execute(DETAIL.where(Factor.factor_id == factor_id, _visible(caller))).all()
     if not rows:
         raise NotFound(f"no factor {factor_id!r}")
     head = rows[0]
-    owner = _is_owner_provider(caller) and rows[0].FactorRevision.organisation_id == (
-        caller.organisation_id
-    )
-    decisions = _decisions(session, [r.FactorRevision.id for r in rows])
-    current = next(
-        (
-            r.FactorRevision.revision_id
-            for r in rows
-            if r.FactorRevision.id == head.current_revision_id
-        ),
-        None,
-    )
+    owner = _is_owner_provider(caller) and head.organisation_id == caller.organisation_id
+    revisions: dict[int, dict[str, Any]] = {}
+    for row in rows:
+        revision = revisions.get(row.id)
+        if revision is None:
+            revision = revisions[row.id] = _revision(row._mapping, owner=owner)
+        if row.decision is not None:
+            revision["decisions"].append(
+                {
+                    "organisation": row.reviewer,
+                    "decision": row.decision,
+                    "comment": row.review_comment,
+                    "decided_at": row.decided_at,
+                }
+            )
+    current = revisions.get(head.current_revision_id)
     return {
         "factor": head.factor_id,
         "provider": head.provider,
         "code": head.code,
-        "current_revision": current,
+        "current_revision": current["revision"] if current else None,
         "created_at": head.factor_created_at,
-        "revisions": [
-            _revision(r.FactorRevision, decisions.get(r.FactorRevision.id, []), owner=owner)
-            for r in rows
-        ],
+        "revisions": list(revisions.values()),
     }
 
 
-def _decisions(session: Session, revision_pks: list[int]) -> dict[int, list[dict[str, Any]]]:
-    found: dict[int, list[dict[str, Any]]] = {}
-    rows = session.execute(
-        select(
-            Review.revision_pk,
-            Organisation.slug,
-            Review.decision,
-            Review.comment,
-            Review.decided_at,
-        )
-        .join(Organisation, Organisation.id == Review.organisation_id)
-        .where(Review.revision_pk.in_(revision_pks))
-        .order_by(Review.decided_at, Review.id)
-    ).all()
-    for pk, org, decision, comment, decided_at in rows:
-        found.setdefault(pk, []).append(
-            {
-                "organisation": org,
-                "decision": decision,
-                "comment": comment,
-                "decided_at": decided_at,
-            }
-        )
-    return found
-
-
-def _revision(
-    revision: FactorRevision, decisions: list[dict[str, Any]], *, owner: bool
-) -> dict[str, Any]:
-    row = {c: getattr(revision, c) for c in CONTENT_COLUMNS}
+def _revision(row: Any, *, owner: bool) -> dict[str, Any]:
     return {
-        "revision": revision.revision_id,
-        "number": revision.number,
-        "status": revision.status,
-        "status_changed_at": revision.status_changed_at,
-        "submitted_at": revision.submitted_at,
-        "change_reason": revision.change_reason,
-        "content_hash": revision.content_hash,
-        "batch_id": revision.batch_id if owner else None,
-        "warnings": _warnings(revision.warnings),
-        "decisions": decisions,
+        "revision": row["revision_id"],
+        "number": row["number"],
+        "status": row["status"],
+        "status_changed_at": row["status_changed_at"],
+        "submitted_at": row["submitted_at"],
+        "change_reason": row["change_reason"],
+        "content_hash": row["content_hash"],
+        "batch_id": row["batch_id"] if owner else None,
+        "warnings": _warnings(row["warnings"]),
+        "decisions": [],
         **_content(row),
     }
 

@@ -12,7 +12,12 @@ from api.cli.common import DEFAULT_URL, DatabaseUrl, err
 def serve(
     host: Annotated[str, typer.Option("--host", help="Interface to bind.")] = "127.0.0.1",
     port: Annotated[int, typer.Option("--port", help="TCP port.")] = 8000,
-    workers: Annotated[int, typer.Option("--workers", help="Processes (PostgreSQL only).")] = 1,
+    workers: Annotated[
+        int, typer.Option("--workers", min=1, help="Processes (PostgreSQL only).")
+    ] = 1,
+    access_log: Annotated[
+        bool, typer.Option("--access-log/--no-access-log", help="Log every request to stderr.")
+    ] = True,
     database_url: DatabaseUrl = DEFAULT_URL,
 ) -> None:
     """Serve the HTTP API and the review desk (OpenAPI docs at /docs).
@@ -32,4 +37,12 @@ def serve(
         raise ValidationFailed("--workers > 1 needs PostgreSQL; SQLite serves from one process")
     os.environ["FACTORDB_DATABASE_URL"] = database_url
     err.print(f"serving on http://{host}:{port} (docs at http://{host}:{port}/docs)")
-    uvicorn.run("api.app:app_from_env", factory=True, host=host, port=port, workers=workers)
+    # each worker builds its own app (and engine pool) from the environment
+    uvicorn.run(
+        "api.app:app_from_env",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        access_log=access_log,
+    )
