@@ -70,16 +70,14 @@ def compute(index: FactorIndex, packs: PackTable, lines: LineTable, issues: Issu
     ok = check_lines(lines, packs, issues)
     rows = resolve_lines(index, packs, lines, ok, issues)
     ok &= rows[:, 0] >= 0
-    green = ok & lines.model.eq("green_certificates")
-    whole = ok & ~green
+    green_model = lines.model.eq("green_certificates")
+    whole = np.flatnonzero(ok & ~green_model) if green_model.any() else np.flatnonzero(ok)
+    green = np.flatnonzero(ok & green_model)
     base_codes, base_units = index.base_units
-    safe0 = np.where(rows[:, 0] >= 0, rows[:, 0], 0)
-    safe1 = np.where(rows[:, 1] >= 0, rows[:, 1], 0)
+    units = lines.unit.values
     n = len(lines)
-    quantity_base = np.zeros(n)
 
-    def failed_unit(mask: np.ndarray, target: list[str], codes: np.ndarray) -> None:
-        positions = np.flatnonzero(mask)
+    def failed_unit(positions: np.ndarray, target: list[str], codes: np.ndarray) -> None:
         issues.add_lines(
             lines,
             packs,
@@ -87,55 +85,79 @@ def compute(index: FactorIndex, packs: PackTable, lines: LineTable, issues: Issu
             "unit_converts_to_factor_base_unit",
             lambda i: (
                 f"unit {lines.unit.value(i)!r} does not convert to {target[codes[i]]} "
-                f"(factor {index.describe(int(safe0[i]))})"
+                f"(factor {index.describe(int(rows[i, 0]))})"
             ),
         )
 
-    to_base, bad = _conversions(
-        lines.unit.values, lines.unit.codes, base_units, base_codes[safe0], whole
-    )
-    failed_unit(bad, base_units, base_codes[safe0])
-    quantity_base[whole] = lines.quantity[whole] * to_base[whole]
+    row0 = np.maximum(rows[:, 0], 0)
+    to_base, bad = _conversions(units, lines.unit.codes[whole], base_units, base_codes[row0[whole]])
+    failed_unit(whole[bad], base_units, base_codes[row0])
     to_kwh, bad = _conversions(
-        lines.unit.values, lines.unit.codes, [KWH], np.zeros(n, np.int64), green
+        units, lines.unit.codes[green], [KWH], np.zeros(len(green), np.int64)
     )
-    failed_unit(bad, [KWH], np.zeros(n, np.int64))
-    green &= ~bad
-    kwh = lines.quantity * to_kwh
-    certified = lines.certified_kwh
-    over = green & (certified > kwh * (1 + CERTIFIED_TOLERANCE))
+    failed_unit(green[bad], [KWH], np.zeros(n, np.int64))
+    kwh = lines.quantity[green] * to_kwh
+    certified = lines.certified_kwh[green]
+    over = ~bad & (certified > kwh * (1 + CERTIFIED_TOLERANCE))
+    line_kwh = dict(zip(green[over].tolist(), kwh[over].tolist(), strict=True))
     issues.add_lines(
         lines,
         packs,
-        np.flatnonzero(over),
+        green[over],
         "certified_kwh_within_quantity",
-        lambda i: f"certified_kwh {certified[i]!r} exceeds the line's {kwh[i]!r} kWh",
+        lambda i: (
+            f"certified_kwh {lines.certified_kwh[i]!r} exceeds the line's {line_kwh[i]!r} kWh"
+        ),
     )
-    kwh_codes = np.zeros(n, np.int64)
-    cert_to_base, bad_cert = _conversions([KWH], kwh_codes, base_units, base_codes[safe0], green)
-    rem_to_base, bad_rem = _conversions([KWH], kwh_codes, base_units, base_codes[safe1], green)
+    zeros = np.zeros(len(green), np.int64)
+    cert_to_base, bad_cert = _conversions([KWH], zeros, base_units, base_codes[rows[green, 0]])
+    rem_to_base, bad_rem = _conversions([KWH], zeros, base_units, base_codes[rows[green, 1]])
     issues.add_lines(
         lines,
         packs,
-        np.flatnonzero(bad_cert | bad_rem),
+        green[bad_cert | bad_rem],
         "unit_converts_to_factor_base_unit",
         "the certificate or remainder factor is not per unit of energy",
     )
     issues.raise_if_any()
 
-    green_lines = np.flatnonzero(green)
-    remainder_kwh = np.maximum(kwh[green_lines] - certified[green_lines], 0.0)
-    quantity_base[green_lines] = certified[green_lines] * cert_to_base[green_lines]
-    part_line = np.concatenate([np.arange(n, dtype=np.int64), green_lines])
-    part_kind = np.concatenate(
-        [np.where(green, CERTIFIED, WHOLE), np.full(len(green_lines), REMAINDER)]
-    ).astype(np.int8)
-    part_row = np.concatenate([rows[:, 0], rows[green_lines, 1]])
-    part_quantity = np.concatenate([np.where(green, certified, lines.quantity), remainder_kwh])
-    part_base = np.concatenate([quantity_base, remainder_kwh * rem_to_base[green_lines]])
+    # Parts: every line (a green-certificate line as its certified part), then the
+    # remainders of green-certificate lines.
+    quantity_base = lines.quantity * 1.0
+    if len(whole) == n:
+        quantity_base *= to_base
+    else:
+        quantity_base[whole] *= to_base
+        quantity_base[green] = certified * cert_to_base
+    remainder_kwh = np.maximum(kwh - certified, 0.0)
+    part_line = np.concatenate([np.arange(n, dtype=np.int64), green])
+    kind = np.zeros(n, dtype=np.int8)
+    kind[green] = CERTIFIED
+    part_kind = np.concatenate([kind, np.full(len(green), REMAINDER, dtype=np.int8)])
+    part_row = np.concatenate([rows[:, 0], rows[green, 1]])
+    quantity = lines.quantity.copy()
+    quantity[green] = certified
+    part_quantity = np.concatenate([quantity, remainder_kwh])
+    part_base = np.concatenate([quantity_base, remainder_kwh * rem_to_base])
     part_kg = part_base * index.value[part_row]
+    part_pack = np.concatenate([lines.pack, lines.pack[green]])
+    stage_of = np.array(
+        [STAGES.index(v) if v in STAGES else 0 for v in lines.stage.values] + [0], dtype=np.int64
+    )
+    stage = stage_of[lines.stage.codes]
+    part_stage = np.concatenate([stage, stage[green]])
     return _summarise(
-        index, packs, lines, part_line, part_kind, part_row, part_quantity, part_base, part_kg
+        index,
+        packs,
+        lines,
+        part_line,
+        part_kind,
+        part_row,
+        part_quantity,
+        part_base,
+        part_kg,
+        part_pack,
+        part_stage,
     )
 
 
@@ -149,25 +171,27 @@ def _summarise(
     part_quantity: np.ndarray,
     part_base: np.ndarray,
     part_kg: np.ndarray,
+    pack: np.ndarray,
+    stage: np.ndarray,
 ) -> Computation:
     n_packs = len(packs)
-    stage_of = np.array(
-        [STAGES.index(v) if v in STAGES else 0 for v in lines.stage.values] + [0], dtype=np.int64
+    stages = np.bincount(
+        pack * len(STAGES) + stage, weights=part_kg, minlength=n_packs * len(STAGES)
     )
-    pack = lines.pack[part_line]
-    cell = pack * len(STAGES) + stage_of[lines.stage.codes[part_line]]
-    stages = np.bincount(cell, weights=part_kg, minlength=n_packs * len(STAGES))
     stages = stages.reshape(n_packs, len(STAGES))
     total = ((stages[:, 0] + stages[:, 1]) + stages[:, 2]) + stages[:, 3]
+    # Unscored factors weigh 0 (their DQR is NaN, taken as 0 under a 0 weight).
     dqr_of_part = index.dqr[part_row]
     scored = ~np.isnan(dqr_of_part)
-    weight = np.abs(part_kg[scored])
-    weighted = np.bincount(pack[scored], weights=weight * dqr_of_part[scored], minlength=n_packs)
-    weights = np.bincount(pack[scored], weights=weight, minlength=n_packs)
+    weight = np.abs(part_kg) * scored
+    weighted = np.bincount(
+        pack, weights=weight * np.where(scored, dqr_of_part, 0.0), minlength=n_packs
+    )
+    weights = np.bincount(pack, weights=weight, minlength=n_packs)
     with np.errstate(invalid="ignore", divide="ignore"):
         dqr = np.where(weights > 0, weighted / weights, np.nan)
     lifetime, methods = lifetime_energy(packs)
-    return Computation(
+    computation = Computation(
         index=index,
         packs=packs,
         lines=lines,
@@ -183,29 +207,24 @@ def _summarise(
         total=total,
         dqr=dqr,
     )
+    computation.__dict__["part_pack"] = pack
+    return computation
 
 
 def _conversions(
-    sources: list[str],
-    source_codes: np.ndarray,
-    targets: list[str],
-    target_codes: np.ndarray,
-    mask: np.ndarray,
+    sources: list[str], source_codes: np.ndarray, targets: list[str], target_codes: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Per-row factor from `sources[source_codes]` to `targets[target_codes]` where `mask`.
+    """Factor from `sources[source_codes[i]]` to `targets[target_codes[i]]` for each i.
 
-    Conversion runs once per distinct pair. Returns (factors, rows whose pair does not convert).
+    Conversion runs once per distinct pair. Returns (factors, which pairs do not convert).
     """
     from calculator.units import to_base
     from factordb.errors import ValidationFailed
 
-    factors = np.ones(len(mask))
-    failed = np.zeros(len(mask), dtype=bool)
-    rows = np.flatnonzero(mask)
-    if not len(rows):
-        return factors, failed
+    if not len(source_codes):
+        return np.ones(0), np.zeros(0, dtype=bool)
     width = len(targets) + 1
-    key = source_codes[rows].astype(np.int64) * width + target_codes[rows]
+    key = source_codes.astype(np.int64) * width + target_codes
     pairs, inverse = _distinct(key)
     values = np.ones(len(pairs))
     broken = np.zeros(len(pairs), dtype=bool)
@@ -215,9 +234,7 @@ def _conversions(
             values[i] = to_base(sources[source], targets[target])
         except ValidationFailed:
             broken[i] = True
-    factors[rows] = values[inverse]
-    failed[rows] = broken[inverse]
-    return factors, failed
+    return values[inverse], broken[inverse]
 
 
 def _distinct(key: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

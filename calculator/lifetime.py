@@ -39,11 +39,17 @@ NEEDS = {
 }
 
 
-def methods(packs: PackTable) -> list[str]:
+def methods(packs: PackTable) -> np.ndarray:
     """The method each pack uses: the named one, else `given` when lifetime energy is stated."""
     given = np.isfinite(packs.numbers["lifetime_energy_kwh"])
-    named = [packs.method.value(i) for i in range(len(packs))]
-    return [m or ("given" if given[i] else "cycle_life") for i, m in enumerate(named)]
+    named = np.array([*packs.method.values, None], dtype=object)[packs.method.codes]
+    return np.where(packs.method.null, np.where(given, "given", "cycle_life"), named)
+
+
+def _categories(packs: PackTable) -> np.ndarray:
+    return np.array([*packs.vehicle_category.values, None], dtype=object)[
+        packs.vehicle_category.codes
+    ]
 
 
 def check_packs(packs: PackTable, issues: Issues) -> None:
@@ -81,40 +87,49 @@ def check_packs(packs: PackTable, issues: Issues) -> None:
 
 def _check_methods(packs: PackTable, issues: Issues) -> None:
     numbers = packs.numbers
-    for position, method in enumerate(methods(packs)):
+    method = methods(packs)
+    category = _categories(packs)
+    known = np.isin(method, METHODS)
+    for position in np.flatnonzero(~known).tolist():
+        issues.add(
+            packs.ids[position],
+            None,
+            "method_is_known",
+            f"method {method[position]!r} is not one of {', '.join(METHODS)}",
+        )
+    unknown_category = ~packs.vehicle_category.null & ~np.isin(category, tuple(FEC_PER_YEAR))
+    missing: dict[int, list[str]] = {}
+    for name, needs in NEEDS.items():
+        for field in needs:
+            for position in np.flatnonzero((method == name) & np.isnan(numbers[field])).tolist():
+                missing.setdefault(position, []).append(field)
+    no_fec = (method == "eu") & np.isnan(numbers["fec_per_year"]) & packs.vehicle_category.null
+    for position in np.flatnonzero(no_fec).tolist():
+        missing.setdefault(position, []).append("fec_per_year or vehicle_category")
+    conflict = known & (method != "given") & ~np.isnan(numbers["lifetime_energy_kwh"])
+    flagged = set(np.flatnonzero(unknown_category | conflict).tolist()) | set(missing)
+    for position in sorted(flagged):
         name = packs.ids[position]
-        if method not in METHODS:
-            issues.add(
-                name,
-                None,
-                "method_is_known",
-                f"method {method!r} is not one of {', '.join(METHODS)}",
-            )
-            continue
-        missing = [f for f in NEEDS[method] if np.isnan(numbers[f][position])]
-        category = packs.vehicle_category.value(position)
-        if category is not None and category not in FEC_PER_YEAR:
+        if unknown_category[position]:
             issues.add(
                 name,
                 None,
                 "vehicle_category_is_known",
-                f"vehicle_category {category!r} is not one of {', '.join(FEC_PER_YEAR)}",
+                f"vehicle_category {category[position]!r} is not one of {', '.join(FEC_PER_YEAR)}",
             )
-        if method == "eu" and np.isnan(numbers["fec_per_year"][position]) and category is None:
-            missing.append("fec_per_year or vehicle_category")
-        if missing:
+        if position in missing:
             issues.add(
                 name,
                 None,
                 "method_has_its_inputs",
-                f"method {method} needs {', '.join(missing)}",
+                f"method {method[position]} needs {', '.join(missing[position])}",
             )
-        if method != "given" and not np.isnan(numbers["lifetime_energy_kwh"][position]):
+        if conflict[position]:
             issues.add(
                 name,
                 None,
                 "one_lifetime_method",
-                f"lifetime_energy_kwh is given but method is {method}; "
+                f"lifetime_energy_kwh is given but method is {method[position]}; "
                 'drop one, or say "method": "given"',
             )
 
@@ -122,20 +137,13 @@ def _check_methods(packs: PackTable, issues: Issues) -> None:
 def lifetime_energy(packs: PackTable) -> tuple[np.ndarray, list[str]]:
     """kWh delivered over each pack's life and the method used (inputs already checked)."""
     numbers = packs.numbers
-    used = methods(packs)
-    method = np.array(used, dtype=object)
+    method = methods(packs)
     dod = np.where(np.isnan(numbers["depth_of_discharge"]), 1.0, numbers["depth_of_discharge"])
-    default_fec = np.array(
-        [
-            FEC_PER_YEAR.get(packs.vehicle_category.value(i) or "", np.nan)
-            for i in range(len(packs))
-        ],
-        dtype=np.float64,
-    )
+    default_fec = np.array([FEC_PER_YEAR.get(c or "", np.nan) for c in _categories(packs)])
     fec = np.where(np.isnan(numbers["fec_per_year"]), default_fec, numbers["fec_per_year"])
     cycle = numbers["rated_energy_kwh"] * numbers["cycle_life"] * dod
     eu = numbers["usable_energy_kwh"] * fec * numbers["service_life_years"]
     energy = np.where(
         method == "cycle_life", cycle, np.where(method == "eu", eu, numbers["lifetime_energy_kwh"])
     )
-    return energy.astype(np.float64), used
+    return energy.astype(np.float64), method.tolist()

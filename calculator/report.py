@@ -37,8 +37,11 @@ def provenance(computation: Computation) -> dict[str, Any]:
 
 def citations(computation: Computation) -> list[str]:
     """Every factor revision used, sorted."""
-    revisions = computation.index.column("revision")
-    return sorted({str(revisions[r]) for r in np.unique(computation.part_row).tolist()})
+    import pyarrow.compute as pc
+
+    used = np.flatnonzero(np.bincount(computation.part_row, minlength=len(computation.index)))
+    revisions = pa.array(computation.index.frame["revision"], pa.string()).take(pa.array(used))
+    return revisions.take(pc.array_sort_indices(revisions)).to_pylist()
 
 
 def document(

@@ -95,16 +95,26 @@ class FactorIndex:
         return cache[name]
 
     @cached_property
-    def _positions(self) -> Any:
-        import pandas as pd
+    def _factor_ids(self) -> Any:
+        import pyarrow as pa
 
-        return pd.Index(self.frame["factor"])
+        return pa.array(self.frame["factor"], pa.string())
 
-    def rows_of(self, factors: list[str]) -> np.ndarray:
-        """Row of each factor ID; -1 when the snapshot lacks it."""
-        if not factors:
+    def rows_of(self, factors: Any) -> np.ndarray:
+        """Row of each factor ID (a list or an Arrow array); -1 when the snapshot lacks it."""
+        import pyarrow as pa
+        import pyarrow.compute as pc
+
+        if not len(factors):
             return np.zeros(0, dtype=np.int64)
-        return np.asarray(self._positions.get_indexer(factors), dtype=np.int64)
+        found = pc.index_in(pa.array(factors, pa.string()), value_set=self._factor_ids)
+        return pc.fill_null(found, -1).to_numpy(zero_copy_only=False).astype(np.int64)
+
+    def row_of(self, factor: str) -> int:
+        cache = self.__dict__.setdefault("_row_cache", {})
+        if factor not in cache:
+            cache[factor] = int(self.rows_of([factor])[0])
+        return cache[factor]
 
     @cached_property
     def _by_node(self) -> dict[tuple[str, str], np.ndarray]:
@@ -153,11 +163,27 @@ def resolve_lines(
     import pandas as pd
 
     n = len(lines)
+    rows = np.full((n, 2), -1, dtype=np.int64)
+    # Lines naming a factor ID (most of them) resolve in one vectorised lookup.
+    by_id = ok & lines.model.null & ~lines.factor.null
+    found = np.append(index.rows_of(lines.factor.dictionary), -1)
+    rows[by_id, 0] = found[lines.factor.codes[by_id]]
+    missing = np.flatnonzero(by_id & (rows[:, 0] < 0))
+    issues.add_lines(
+        lines,
+        packs,
+        missing,
+        "factor_is_in_snapshot",
+        lambda i: f"factor {lines.factor.value(i)!r} is not in snapshot {index.snapshot_id[:12]}",
+    )
+    others = np.flatnonzero(ok & ~by_id)
+    if not len(others):
+        return rows
+    # The rest resolve once per distinct specification, in Python.
     countries = [*packs.country.values, DEFAULT_COUNTRY]
     pack_country = np.where(packs.country.null, len(countries) - 1, packs.country.codes)
-    needs_country = lines.model.isin(("national_average", "green_certificates"))
-    safe_pack = np.where(lines.pack >= 0, lines.pack, 0)
-    line_country = np.where(needs_country & (lines.pack >= 0), pack_country[safe_pack], -1)
+    needs_country = lines.model.isin(("national_average", "green_certificates"))[others]
+    line_country = np.where(needs_country, pack_country[lines.pack[others]], -1)
     texts = [
         lines.factor,
         lines.classification,
@@ -166,21 +192,18 @@ def resolve_lines(
         lines.model,
         lines.remainder,
     ]
-    key = _combine([(t.codes, len(t.values)) for t in texts] + [(line_country, len(countries))])
-    key[~ok] = -1
-    spec_of_line, _ = pd.factorize(key)
-    spec_of_line = spec_of_line.astype(np.int64)
-    first = (
-        np.flatnonzero(np.r_[True, spec_of_line[1:] > np.maximum.accumulate(spec_of_line)[:-1]])
-        if n
-        else np.zeros(0, dtype=np.int64)
+    key = _combine(
+        [(t.codes[others], len(t.dictionary)) for t in texts] + [(line_country, len(countries))]
     )
-    spec_rows = np.full((len(first) + 1, 2), -1, dtype=np.int64)
+    spec_of, _ = pd.factorize(key)
+    spec_of = spec_of.astype(np.int64)
+    # Codes are numbered in order of first appearance: each one's first line.
+    first = np.flatnonzero(np.r_[True, spec_of[1:] > np.maximum.accumulate(spec_of)[:-1]])
+    spec_rows = np.full((len(first), 2), -1, dtype=np.int64)
     failures: dict[int, Failure] = {}
-    for s, line in enumerate(first.tolist()):
-        if not ok[line]:
-            continue
-        code = int(line_country[line])
+    for s, at in enumerate(first.tolist()):
+        line = int(others[at])
+        code = int(line_country[at])
         spec = Spec(
             *(t.value(line) for t in texts),
             country=countries[code] if code >= 0 else None,
@@ -192,9 +215,11 @@ def resolve_lines(
     if failures:
         failed = np.zeros(len(spec_rows), dtype=bool)
         failed[list(failures)] = True
-        positions = np.flatnonzero(failed[spec_of_line])
-        _report(issues, lines, packs, positions, spec_of_line, failures)
-    return spec_rows[np.where(spec_of_line >= 0, spec_of_line, len(spec_rows) - 1)]
+        spec_of_line = np.full(n, -1, dtype=np.int64)
+        spec_of_line[others] = spec_of
+        _report(issues, lines, packs, others[failed[spec_of]], spec_of_line, failures)
+    rows[others] = spec_rows[spec_of]
+    return rows
 
 
 def _report(
@@ -268,7 +293,7 @@ def _electricity(index: FactorIndex, spec: Spec) -> tuple[int, int]:
 
 
 def _named(index: FactorIndex, factor: str, node: str | None) -> int:
-    row = int(index.rows_of([factor])[0])
+    row = index.row_of(factor)
     if row < 0:
         raise Failure(
             "factor_is_in_snapshot",

@@ -49,11 +49,22 @@ TABLE_SUFFIXES = (".csv", ".parquet", ".pq")
 
 @dataclass
 class Text:
-    """A dictionary-encoded text column: `codes[i]` indexes `values`; -1 is empty."""
+    """A dictionary-encoded text column: `codes[i]` indexes `dictionary`; -1 is empty.
+
+    The distinct values stay an Arrow array (`dictionary`); `values` turns them into a
+    list only when asked, since a factor column may hold 100,000 of them.
+    """
 
     codes: np.ndarray
-    values: list[str]
+    dictionary: pa.Array
     _index: dict[str, int] = field(default_factory=dict, repr=False)
+    _values: list[str] | None = field(default=None, repr=False)
+
+    @property
+    def values(self) -> list[str]:
+        if self._values is None:
+            self._values = self.dictionary.to_pylist()
+        return self._values
 
     @property
     def null(self) -> np.ndarray:
@@ -65,16 +76,17 @@ class Text:
         return self._index.get(text, -1)
 
     def isin(self, allowed: tuple[str, ...]) -> np.ndarray:
-        hit = np.array([value in allowed for value in self.values] + [False], dtype=bool)
-        return hit[self.codes]
+        hit = pc.is_in(self.dictionary, value_set=pa.array(allowed, pa.string()))
+        return np.append(hit.to_numpy(zero_copy_only=False), False)[self.codes]
 
     def eq(self, text: str) -> np.ndarray:
-        code = self.code(text)
-        return self.codes == code if code >= 0 else np.zeros(len(self.codes), dtype=bool)
+        return self.isin((text,))
 
     def value(self, row: int) -> str | None:
         code = int(self.codes[row])
-        return None if code < 0 else self.values[code]
+        if code < 0:
+            return None
+        return self._values[code] if self._values is not None else self.dictionary[code].as_py()
 
 
 @dataclass
@@ -119,26 +131,35 @@ class LineTable:
 
 
 def encode_text(column: pa.Array | pa.ChunkedArray) -> Text:
-    """Dictionary-encode a column; surrounding blanks are stripped and blank means empty."""
+    """Dictionary-encode a column; surrounding blanks are stripped and blank means empty.
+
+    Parquet and CSV columns arrive dictionary-encoded already (see `read_table`), so
+    this is mostly a matter of unifying the chunks' dictionaries.
+    """
     if isinstance(column, pa.ChunkedArray):
-        column = column.combine_chunks() if column.num_chunks else pa.array([], pa.string())
-    if pa.types.is_dictionary(column.type):
-        column = column.cast(column.type.value_type)
-    if not (pa.types.is_string(column.type) or pa.types.is_large_string(column.type)):
-        column = column.cast(pa.string())
-    encoded = pc.dictionary_encode(column)
-    raw = encoded.dictionary.to_pylist()
-    indices = pc.fill_null(encoded.indices, len(raw)).to_numpy(zero_copy_only=False)
-    values: list[str] = []
-    seen: dict[str, int] = {}
-    remap = np.full(len(raw) + 1, -1, dtype=np.int64)
-    for i, text in enumerate(raw):
-        text = text.strip()
-        if text:
-            remap[i] = seen.setdefault(text, len(values))
-            if remap[i] == len(values):
-                values.append(text)
-    return Text(remap[indices], values)
+        if not column.num_chunks:
+            column = pa.array([], pa.string())
+        elif pa.types.is_dictionary(column.type):
+            column = column.unify_dictionaries().combine_chunks()
+        else:
+            column = column.combine_chunks()
+    if not pa.types.is_dictionary(column.type):
+        if not (pa.types.is_string(column.type) or pa.types.is_large_string(column.type)):
+            column = column.cast(pa.string())
+        column = pc.dictionary_encode(column)
+    dictionary = column.dictionary
+    if not (pa.types.is_string(dictionary.type) or pa.types.is_large_string(dictionary.type)):
+        dictionary = dictionary.cast(pa.string())
+    indices = pc.fill_null(column.indices, -1).to_numpy(zero_copy_only=False).astype(np.int64)
+    trimmed = pc.utf8_trim_whitespace(dictionary)
+    clean = trimmed.equals(dictionary) and not pc.any(pc.equal(trimmed, "")).as_py()
+    if clean and len(pc.unique(dictionary)) == len(dictionary):
+        return Text(indices, dictionary)
+    # Blanks, padded or repeated values: encode the cleaned dictionary once more.
+    cleaned = pc.dictionary_encode(pc.if_else(pc.equal(trimmed, ""), None, trimmed))
+    remap = pc.fill_null(cleaned.indices, -1).to_numpy(zero_copy_only=False).astype(np.int64)
+    remap = np.append(remap, -1)
+    return Text(remap[indices], cleaned.dictionary)
 
 
 def _numbers(column: pa.ChunkedArray | pa.Array) -> tuple[np.ndarray, np.ndarray]:
@@ -229,6 +250,10 @@ def _index_within_pack(group: np.ndarray) -> np.ndarray:
     n = len(group)
     if not n:
         return np.zeros(0, dtype=np.int64)
+    if (group[1:] >= group[:-1]).all():
+        # Already grouped (the usual file layout): no sort needed.
+        starts = np.flatnonzero(np.r_[True, group[1:] != group[:-1]])
+        return np.arange(n) - np.repeat(starts, np.diff(np.r_[starts, n]))
     order = np.argsort(group, kind="stable")
     ordered = group[order]
     starts = np.flatnonzero(np.r_[True, ordered[1:] != ordered[:-1]])
@@ -240,27 +265,38 @@ def _index_within_pack(group: np.ndarray) -> np.ndarray:
 
 
 def read_table(path: Path, what: str) -> pa.Table:
-    """A CSV (UTF-8, header row; every column read as text) or Parquet file."""
+    """A CSV (UTF-8, header row) or Parquet file; text columns come dictionary-encoded."""
     suffix = path.suffix.lower()
     if not path.is_file():
         raise ValidationFailed(f"no such {what} file: {path}")
+    text, numbers = (PACK_TEXT, PACK_NUMBERS) if what == "packs" else (LINE_TEXT, LINE_NUMBERS)
     try:
         if suffix == ".csv":
             import pyarrow.csv as pacsv
 
-            names = PACK_TEXT + PACK_NUMBERS if what == "packs" else LINE_TEXT + LINE_NUMBERS
+            # Numbers are read as text too, so a cell that is not one can be reported.
+            types = dict.fromkeys(text, pa.dictionary(pa.int32(), pa.string()))
+            types.update(dict.fromkeys(numbers, pa.string()))
             return pacsv.read_csv(
                 path,
                 read_options=pacsv.ReadOptions(encoding="utf-8"),
-                convert_options=pacsv.ConvertOptions(
-                    column_types=dict.fromkeys(names, pa.string()),
-                    strings_can_be_null=True,
-                ),
+                convert_options=pacsv.ConvertOptions(column_types=types, strings_can_be_null=True),
             )
         if suffix in (".parquet", ".pq"):
             import pyarrow.parquet as pq
 
-            return pq.read_table(path)
+            schema = pq.read_schema(path)
+            wanted = [n for n in (*text, *numbers) if n in schema.names]
+            encoded = [
+                n
+                for n in text
+                if n in schema.names
+                and (
+                    pa.types.is_string(schema.field(n).type)
+                    or pa.types.is_large_string(schema.field(n).type)
+                )
+            ]
+            return pq.read_table(path, columns=wanted, read_dictionary=encoded)
     except (pa.ArrowInvalid, OSError) as exc:
         raise ValidationFailed(f"{path} is not a readable {what} table: {exc}") from exc
     raise ValidationFailed(f"{path}: a {what} table is .csv or .parquet")
