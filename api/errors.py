@@ -65,6 +65,19 @@ def _field(error: dict[str, Any]) -> str:
     return ".".join(loc[1:])
 
 
+def _allowed(request: Request) -> list[str]:
+    """Every method some route serves at this path (Starlette names only the first route's)."""
+    from fastapi.routing import iter_route_contexts
+
+    path = request.url.path
+    methods: set[str] = set()
+    for route in iter_route_contexts(request.app.routes):
+        regex = getattr(route, "path_regex", None)
+        if regex is not None and regex.match(path):
+            methods |= set(getattr(route, "methods", None) or ())
+    return sorted(methods)
+
+
 def install(app: FastAPI) -> None:
     @app.exception_handler(errors.FactordbError)
     async def _domain(_: Request, exc: errors.FactordbError) -> JSONResponse:
@@ -94,17 +107,23 @@ def install(app: FastAPI) -> None:
         )
 
     @app.exception_handler(StarletteHTTPException)
-    async def _http(_: Request, exc: StarletteHTTPException) -> JSONResponse:
+    async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        headers = getattr(exc, "headers", None)
+        if exc.status_code == 400:
+            # the framework could not read the body (bad encoding, broken multipart)
+            return problem(
+                422,
+                "validation-failed",
+                "Validation failed",
+                f"unreadable request body: {exc.detail}",
+                errors_list=[{"loc": ["body"], "field": "body", "message": str(exc.detail)}],
+            )
+        if exc.status_code == 405:
+            headers = {**(headers or {}), "Allow": ", ".join(_allowed(request))}
         slug = {404: "not-found", 405: "method-not-allowed", 401: "unauthenticated"}.get(
             exc.status_code, "http-error"
         )
-        return problem(
-            exc.status_code,
-            slug,
-            str(exc.detail),
-            str(exc.detail),
-            headers=getattr(exc, "headers", None),
-        )
+        return problem(exc.status_code, slug, str(exc.detail), str(exc.detail), headers=headers)
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:

@@ -6,10 +6,18 @@ factor-list.json); `tests/api/test_openapi.py` holds the two in agreement.
 
 from __future__ import annotations
 
-from datetime import date, datetime
-from typing import Any
+from datetime import UTC, date, datetime
+from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+
+
+def _utc(value: datetime) -> datetime:
+    """SQLite hands back naive timestamps: they are UTC, and RFC 3339 wants the offset."""
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
+
+
+UtcDatetime = Annotated[datetime, AfterValidator(_utc)]
 
 
 class ProblemItem(BaseModel):
@@ -150,15 +158,15 @@ class Decision(BaseModel):
     organisation: str
     decision: str
     comment: str | None = None
-    decided_at: datetime | None = None
+    decided_at: UtcDatetime | None = None
 
 
 class RevisionDetail(FactorContent):
     revision: str
     number: int
     status: str
-    status_changed_at: datetime | None = None
-    submitted_at: datetime | None = None
+    status_changed_at: UtcDatetime | None = None
+    submitted_at: UtcDatetime | None = None
     change_reason: str
     content_hash: str
     batch_id: str | None = Field(default=None, description="Shown to the factor's provider only.")
@@ -209,5 +217,5 @@ class FactorDetail(BaseModel):
     provider: str
     code: str
     current_revision: str | None = None
-    created_at: datetime | None = None
+    created_at: UtcDatetime | None = None
     revisions: list[RevisionDetail]

@@ -12,6 +12,7 @@ from factordb import registry
 
 router = APIRouter(tags=["factors"])
 
+SLUG = r"^[a-z0-9][a-z0-9._-]{0,127}$"
 FACTOR_ID = r"^[a-z0-9][a-z0-9._-]{0,127}:[a-z0-9][a-z0-9._-]{0,127}$"
 
 
@@ -26,7 +27,11 @@ def search(
     caller: CurrentCaller,
     classification: Annotated[
         str | None,
-        Query(description="A classification node; matches its whole subtree.", max_length=200),
+        Query(
+            description="A classification node; matches its whole subtree.",
+            max_length=200,
+            pattern=SLUG,
+        ),
     ] = None,
     geography: Annotated[
         str | None, Query(description="Exact geography code, e.g. CN-EAST.", max_length=20)
@@ -37,7 +42,8 @@ def search(
         Query(description="Base activity unit (`kg`) or `kgCO2e/kg`.", max_length=40),
     ] = None,
     provider: Annotated[
-        str | None, Query(description="Provider organisation slug.", max_length=128)
+        str | None,
+        Query(description="Provider organisation slug.", max_length=128, pattern=SLUG),
     ] = None,
     q: Annotated[
         str | None,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from datetime import datetime, timedelta
 from importlib import resources
 from typing import Any
 
@@ -232,3 +233,15 @@ def test_non_owners_see_only_approved_revisions(
     client, keys = catalogue
     body = client.get("/factors/cnbrc:ncm811-cam", headers=keys.header(role)).json()
     assert [r["status"] for r in body["revisions"]] == ["approved"]
+
+
+@pytest.mark.parametrize("role", ["provider", "accountant"])
+def test_timestamps_carry_their_utc_offset(catalogue: tuple[TestClient, Keys], role: str) -> None:
+    client, keys = catalogue
+    body = client.get("/factors/cnbrc:ncm811-cam", headers=keys.header(role)).json()
+    stamps = [body["created_at"]] + [
+        stamp
+        for revision in body["revisions"]
+        for stamp in [revision["submitted_at"], *(d["decided_at"] for d in revision["decisions"])]
+    ]
+    assert [datetime.fromisoformat(s).utcoffset() for s in stamps] == [timedelta(0)] * len(stamps)

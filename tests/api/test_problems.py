@@ -95,6 +95,21 @@ def test_wrong_method_names_the_allowed_ones(world: tuple[TestClient, Keys]) -> 
     assert "GET" in client.delete("/factors").headers["allow"]
 
 
+@pytest.mark.parametrize(
+    "path",
+    sorted(p for p, ops in create_app("sqlite://").openapi()["paths"].items() if len(ops) > 1),
+)
+def test_allow_lists_every_method_served_at_the_path(
+    world: tuple[TestClient, Keys], path: str
+) -> None:
+    client, _ = world
+    expected = {m.upper() for m in create_app("sqlite://").openapi()["paths"][path]}
+    response = client.request("OPTIONS", fill(path, random.Random(1)))
+    outcome = (response.status_code, problem_violations(response))
+    assert outcome == (405, [])
+    assert set(response.headers["allow"].split(", ")) >= expected
+
+
 def test_huge_limit_is_capped_not_refused(world: tuple[TestClient, Keys]) -> None:
     client, keys = world
     response = client.get("/factors", params={"limit": 10**12}, headers=keys.header("verifier"))
@@ -102,14 +117,15 @@ def test_huge_limit_is_capped_not_refused(world: tuple[TestClient, Keys]) -> Non
     assert len(response.json()["items"]) <= 500
 
 
-def test_malformed_json_body_names_the_body(world: tuple[TestClient, Keys]) -> None:
+@pytest.mark.parametrize("content", [b'{"decision": ', b"\xff\xfe\x00 not utf-8", b"[1, 2"])
+def test_malformed_json_body_names_the_body(world: tuple[TestClient, Keys], content: bytes) -> None:
     client, keys = world
     operations = [(m, p) for m, p, op in OPERATIONS if "application/json" in body_media(op)]
     responses = [
         client.request(
             method,
             fill(path, random.Random(0)),
-            content=b'{"decision": ',
+            content=content,
             headers={**keys.header("expert"), "Content-Type": "application/json"},
         )
         for method, path in operations
