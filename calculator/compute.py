@@ -178,16 +178,16 @@ def _summarise(
     stages = np.bincount(
         pack * len(STAGES) + stage, weights=part_kg, minlength=n_packs * len(STAGES)
     )
-    stages = stages.reshape(n_packs, len(STAGES))
+    stages = stages.astype(np.float64).reshape(n_packs, len(STAGES))
     total = ((stages[:, 0] + stages[:, 1]) + stages[:, 2]) + stages[:, 3]
-    # Unscored factors weigh 0 (their DQR is NaN, taken as 0 under a 0 weight).
+    # Weights are |kg CO2e| (a credit counts by its size); unscored factors weigh 0.
     dqr_of_part = index.dqr[part_row]
     scored = ~np.isnan(dqr_of_part)
     weight = np.abs(part_kg) * scored
     weighted = np.bincount(
         pack, weights=weight * np.where(scored, dqr_of_part, 0.0), minlength=n_packs
-    )
-    weights = np.bincount(pack, weights=weight, minlength=n_packs)
+    ).astype(np.float64)
+    weights = np.bincount(pack, weights=weight, minlength=n_packs).astype(np.float64)
     with np.errstate(invalid="ignore", divide="ignore"):
         dqr = np.where(weights > 0, weighted / weights, np.nan)
     lifetime, methods = lifetime_energy(packs)

@@ -102,8 +102,8 @@ def document(
                 "lifetime_energy_kwh": float(comp.lifetime[p]),
                 "method": comp.methods[p],
                 "total_kg_co2e": total,
-                "kg_co2e_per_kwh_rated": total / comp.packs.numbers["rated_energy_kwh"][p],
-                "kg_co2e_per_kwh_delivered": total / comp.lifetime[p],
+                "kg_co2e_per_kwh_rated": float(total / comp.packs.numbers["rated_energy_kwh"][p]),
+                "kg_co2e_per_kwh_delivered": float(total / comp.lifetime[p]),
                 "stages": stages,
                 "shares": {s: _ratio(v, total) for s, v in stages.items()},
                 "top_contributors": [

@@ -88,6 +88,15 @@ FACTORS = [
         low=0.6,
         high=1.0,
     ),
+    # A credit: recovered material displaces primary production.
+    factor(
+        "cnbrc:direct-recycling-credit",
+        "recycling.direct",
+        -2.0,
+        dqr=(4, 4, 4, 4),
+        uncertainty="lognormal",
+        gsd=1.1,
+    ),
 ]
 
 

@@ -62,6 +62,14 @@ def test_without_uncertainty_every_draw_is_the_deterministic_total(pinned: Any) 
         ),
         # uniform (0.6, 1.0).
         (line(100, "kg", "recycling", factor="cnbrc:hydromet-ncm"), 61.0, 80.0, 99.0, 0.01),
+        # A negative value draws the negated lognormal of its magnitude.
+        (
+            line(100, "kg", "recycling", factor="cnbrc:direct-recycling-credit"),
+            -200 * 1.1**1.96,
+            -200.0,
+            -200 / 1.1**1.96,
+            0.01,
+        ),
         # A narrow lognormal (gsd 1.05): median = the deterministic value.
         (power("national_average", 1000), 536.6 / 1.05**1.96, 536.6, 536.6 * 1.05**1.96, 0.005),
     ],

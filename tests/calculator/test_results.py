@@ -77,6 +77,23 @@ def test_a_pack_of_unscored_factors_has_no_dqr(pinned: Any) -> None:
     assert computed["unscored"] == ["cnbrc:natural-gas@1"]
 
 
+def test_a_credit_lowers_the_total_and_weighs_by_its_size_in_the_dqr(pinned: Any) -> None:
+    lines = [LINES[0], line(100, "kg", "recycling", factor="cnbrc:direct-recycling-credit")]
+    computed = calculate(pinned, {"pack": pack(), "lines": lines})["packs"][0]
+    assert computed["stages"]["recycling"] == pytest.approx(-200.0, rel=1e-12)
+    assert computed["total_kg_co2e"] == pytest.approx(2480.0, rel=1e-12)
+    assert computed["dqr"] == pytest.approx((2680 * 3.0 + 200 * 4.0) / 2880, rel=1e-12)
+
+
+def test_a_pack_without_lines_weighs_nothing(pinned: Any) -> None:
+    document = calculate(pinned, {"pack": pack(), "lines": []}, draws=10, seed=1)
+    schema("calc-output.json").validate(document)
+    (computed,) = document["packs"]
+    assert computed["total_kg_co2e"] == 0.0
+    assert computed["stages"] == dict.fromkeys(computed["stages"], 0.0)
+    assert (computed["dqr"], computed["citations"]) == (None, [])
+
+
 def test_citations_list_every_revision_used_once_sorted(pinned: Any) -> None:
     document = {"pack": pack(), "lines": [*LINES, LINES[0]]}
     computed = calculate(pinned, document)["packs"][0]
