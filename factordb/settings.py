@@ -18,6 +18,8 @@ class Settings(BaseSettings):
     page_size_default: int = 100
     session_secret: str = ""
     ingest_chunk_rows: int = 50_000
+    ingest_max_bytes: int = 2 * 1024**3
+    ingest_max_report_items: int = 10_000
     snapshot_cache_dir: str = ""
 
 

@@ -41,7 +41,8 @@ class IngestBatch(SQLModel, table=True):
 
     id: str = Field(primary_key=True, max_length=40)
     organisation_id: int = Field(foreign_key="organisation.id", index=True)
-    principal_id: int = Field(foreign_key="principal.id")
+    # NULL when the operator loads a file for the provider from the command line.
+    principal_id: int | None = Field(default=None, foreign_key="principal.id")
     filename: str = Field(max_length=500)
     file_sha256: str = Field(max_length=64)
     source_format: str = Field(default="csv", max_length=20)
