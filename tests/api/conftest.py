@@ -12,6 +12,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from api.app import create_app
+from api.openapi import api_routes
 from factordb.db import dispose_engine, session_scope
 from tests.conftest import _pg_admin, _pg_url
 from tests.factories import make_caller, make_revision
@@ -25,6 +26,7 @@ class Keys:
 
     by_role: dict[str, str]
     rival: str
+    rival_batch: str = "no-batch-route"
 
     def header(self, role: str) -> dict[str, str]:
         return {"Authorization": f"Bearer {self.by_role[role]}"}
@@ -93,4 +95,28 @@ def world(matrix_url: str) -> tuple[TestClient, Keys]:
         make_revision(s, org="cnbrc", code="ncm811-cam")
         make_revision(s, org="rival", code="secret", status="submitted")
     client = TestClient(create_app(matrix_url), raise_server_exceptions=False)
-    return client, Keys(by_role=by_role, rival=rival)
+    return client, Keys(by_role=by_role, rival=rival, rival_batch=upload_batch(client, rival))
+
+
+RIVAL_CSV = (
+    "factor_code,name,classification,value,unit,geography,reference_year,source\n"
+    "rival-grid,Rival grid,energy.electricity.grid,0.58,kgCO2e/kWh,CN-EAST,2023,Rival data\n"
+)
+
+
+def upload_batch(client: TestClient, key: str) -> str:
+    """A batch of `key`'s organisation, once the batches router is mounted."""
+    served = {
+        (m, r.path_format)
+        for r in api_routes(client.app)
+        for m in r.methods  # type: ignore[arg-type]
+    }
+    if ("POST", "/batches") not in served:
+        return "no-batch-route"
+    response = client.post(
+        "/batches",
+        files={"file": ("rival.csv", RIVAL_CSV.encode(), "text/csv")},
+        headers=bearer(key),
+    )
+    assert response.status_code == 201, response.text
+    return str(response.json()["batch_id"])

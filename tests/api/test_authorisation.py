@@ -49,6 +49,7 @@ RULES: dict[tuple[str, str], str | frozenset[str]] = {
 }
 # A private resource of the organisation "rival": (method, path) → what its owner may do.
 PRIVATE = [
+    ("GET", "/batches/{rival_batch}"),
     ("GET", "/factors/rival:secret"),
     ("GET", "/revisions/rival:secret@1"),
     ("POST", "/revisions/rival:secret@1/withdraw"),
@@ -145,7 +146,8 @@ def test_another_organisations_private_resource_is_a_404_problem(
     world: tuple[TestClient, Keys], method: str, path: str
 ) -> None:
     client, keys = world
-    assert_problem(call(client, method, path, keys.header("provider")), 404)
+    resource = path.format(rival_batch=keys.rival_batch)
+    assert_problem(call(client, method, resource, keys.header("provider")), 404)
 
 
 @pytest.mark.parametrize(("method", "path"), [p for p in PRIVATE if routed(*p) and p[0] == "GET"])
@@ -153,4 +155,5 @@ def test_the_owner_sees_its_private_resource(
     world: tuple[TestClient, Keys], method: str, path: str
 ) -> None:
     client, keys = world
-    assert call(client, method, path, bearer(keys.rival)).status_code == 200
+    resource = path.format(rival_batch=keys.rival_batch)
+    assert call(client, method, resource, bearer(keys.rival)).status_code == 200
