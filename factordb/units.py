@@ -106,7 +106,7 @@ def parse_factor_unit(text: str, allowed: tuple[str, ...] | None = None) -> Fact
         )
     dimension = usable[0]
     per_base = conversion_factor(activity_text, BASE_UNITS[dimension])
-    return FactorUnit(text.strip(), dimension, BASE_UNITS[dimension], mass_kg / per_base)
+    return FactorUnit(text.strip(), dimension, BASE_UNITS[dimension], round_sig(mass_kg / per_base))
 
 
 @lru_cache(maxsize=4096)
