@@ -28,7 +28,7 @@ from snapshots.fileformat import (
     read_manifest,
     write_parquet,
 )
-from snapshots.hashing import content_id
+from snapshots.hashing import content_id, strictly_sorted
 from snapshots.resolve import get_snapshot
 
 FORMATS = ("parquet", "csv")
@@ -48,7 +48,8 @@ def content_id_of(table: pa.Table, tree: str) -> str:
     con = duckdb.connect()
     try:
         con.register("snapshot_rows", table)
-        return content_id(con, "SELECT * FROM snapshot_rows", tree)[0]
+        presorted = strictly_sorted(table["factor"])
+        return content_id(con, "SELECT * FROM snapshot_rows", tree, presorted=presorted)[0]
     finally:
         con.close()
 

@@ -122,12 +122,13 @@ def open_snapshot(path: str | Path, *, verify: bool = True) -> PinnedSnapshot:
 def _content_id_of_table(table: pa.Table, tree: str) -> tuple[str, int]:
     import duckdb
 
-    from snapshots.hashing import content_id
+    from snapshots.hashing import content_id, strictly_sorted
 
     con = duckdb.connect()
     try:
         con.register("snapshot_rows", table)
-        return content_id(con, "SELECT * FROM snapshot_rows", tree)
+        presorted = strictly_sorted(table["factor"])
+        return content_id(con, "SELECT * FROM snapshot_rows", tree, presorted=presorted)
     finally:
         con.close()
 

@@ -22,8 +22,9 @@ def verify_file(path: str | Path) -> dict[str, Any]:
     differs from the manifest's. Reads the file alone; never touches a database.
     """
     import duckdb
+    import pyarrow.parquet as pq
 
-    from snapshots.hashing import content_id
+    from snapshots.hashing import content_id, strictly_sorted
 
     path = Path(path)
     meta = read_manifest(path)
@@ -31,7 +32,8 @@ def verify_file(path: str | Path) -> dict[str, Any]:
     try:
         source = "SELECT * FROM read_parquet(" + _sql_text(str(path)) + ")"
         check_columns(path, con.sql(source + " LIMIT 0").to_arrow_table())
-        computed, rows = content_id(con, source, meta[META_TREE])
+        presorted = strictly_sorted(pq.read_table(path, columns=["factor"])["factor"])
+        computed, rows = content_id(con, source, meta[META_TREE], presorted=presorted)
     finally:
         con.close()
     claimed = meta[META_ID]
