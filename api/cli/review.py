@@ -96,7 +96,7 @@ def review_list(
                 i.unit,
                 None if i.relative_change is None else f"{i.relative_change:+.1%}",
                 len(i.warnings) or None,
-                i.submitted_at.strftime("%Y-%m-%d %H:%M"),
+                i.submitted_at.strftime("%Y-%m-%d"),
             ]
             for i in page.items
         ],
@@ -235,6 +235,8 @@ def review_submissions(
 
     Example: factordb review submissions --key $FACTORDB_KEY --status changes_requested --json
     """
+    from rich.markup import escape
+
     from review import service
 
     with session(database_url) as s:
@@ -254,7 +256,7 @@ def review_submissions(
                 f"{d.value:g}",
                 d.unit,
                 f"{d.approvals}/{d.quorum}",
-                next((x.comment for x in reversed(d.decisions) if x.comment), None),
+                escape(next((x.comment for x in reversed(d.decisions) if x.comment), "")),
             ]
             for d in page.items
         ],
@@ -273,9 +275,14 @@ def _print_detail(detail: RevisionDetail, as_json: bool) -> None:
     out.print(f"value {detail.value:g} kgCO2e/{detail.unit} (was {current}){change}")
     out.print(f"approvals {detail.approvals}/{detail.quorum}")
     for w in detail.warnings:
-        out.print(f"warning: {w}")
+        text = f"{w.get('kind', '')}: {w.get('detail', '')}" if isinstance(w, dict) else str(w)
+        out.print(f"warning: {text}", markup=False, highlight=False)
     for d in detail.decisions:
-        out.print(f"{d.decided_at:%Y-%m-%d %H:%M} {d.organisation} {d.decision}: {d.comment or ''}")
+        out.print(
+            f"{d.decided_at:%Y-%m-%d %H:%M} {d.organisation} {d.decision}: {d.comment or ''}",
+            markup=False,
+            highlight=False,
+        )
 
 
 def _print_decisions(result: Decisions, as_json: bool) -> None:
