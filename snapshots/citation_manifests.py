@@ -20,19 +20,18 @@ from sqlalchemy.orm import Session, aliased
 from factordb import audit
 from factordb.errors import Conflict, NotFound, ValidationFailed
 from factordb.hashing import canonical_number, sha256_json
-from factordb.identifiers import REVISION_ID_RE, SNAPSHOT_ID_RE, SNAPSHOT_PREFIX_RE
+from factordb.identifiers import REVISION_ID_RE
 from factordb.models import (
     CitationEntry,
     CitationManifest,
     Factor,
     FactorRevision,
-    Snapshot,
     SnapshotFactor,
 )
 from factordb.principals import Caller
+from snapshots.resolve import get_snapshot
 
 MAX_ENTRIES = 10_000
-SHARE_TOLERANCE = 1e-6
 CLOCK_SKEW = timedelta(minutes=5)
 PUBLIC_STATUSES = ("approved", "superseded")
 
@@ -47,36 +46,17 @@ def utc(moment: datetime | None) -> datetime | None:
 
 
 def find_snapshot(session: Session, ref: str) -> tuple[str | None, str]:
-    """(full ID, "") for a sealed snapshot's ID, unique prefix of 8+ hex digits or label.
-
-    Otherwise (None, reason). Unsealed snapshots are still being built and stay invisible.
-    """
-    ref = ref.strip()
-    sealed = Snapshot.sealed.is_(True)
-    if SNAPSHOT_ID_RE.match(ref):
-        found = session.execute(select(Snapshot.id).where(Snapshot.id == ref, sealed)).first()
-        return (found[0], "") if found else (None, f"no snapshot {ref}")
-    if SNAPSHOT_PREFIX_RE.match(ref):
-        ids = session.execute(
-            select(Snapshot.id).where(Snapshot.id.startswith(ref), sealed).limit(2)
-        ).scalars()
-        matches = list(ids)
-        if len(matches) > 1:
-            return None, f"snapshot prefix {ref} is ambiguous; give more digits"
-        if matches:
-            return matches[0], ""
-    found = session.execute(select(Snapshot.id).where(Snapshot.label == ref, sealed)).first()
-    if found:
-        return found[0], ""
-    return None, f"no snapshot with ID, prefix or label {ref!r}"
+    """(full ID, "") for a snapshot's ID, unique prefix of 8+ hex digits or label;
+    otherwise (None, why). Snapshots still being published are not committed, so unseen."""
+    try:
+        return get_snapshot(session, ref).id, ""
+    except (NotFound, ValidationFailed) as exc:
+        return None, exc.detail
 
 
 def resolve_snapshot(session: Session, ref: str) -> str:
-    """The full ID of a sealed snapshot, or NotFound."""
-    snapshot_id, reason = find_snapshot(session, ref)
-    if snapshot_id is None:
-        raise NotFound(reason)
-    return snapshot_id
+    """The full ID of a snapshot, or NotFound / ValidationFailed (ambiguous prefix)."""
+    return get_snapshot(session, ref).id
 
 
 @dataclass(frozen=True)
@@ -147,11 +127,6 @@ def _parse_entries(revisions: list[Any], problems: list[dict[str, Any]]) -> list
             continue
         seen[revision] = index
         entries.append(_Entry(index, revision, None if share is None else float(share)))
-    total = sum(e.share or 0.0 for e in entries)
-    if total > 1 + SHARE_TOLERANCE:
-        problems.append(
-            _problem(["revisions"], total, "shares_exceed_one", f"shares add up to {total:.6g} > 1")
-        )
     return entries
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import and_, exists, func, or_, select, tuple_
+from sqlalchemy import and_, exists, func, literal, or_, select, tuple_
 from sqlalchemy.orm import Session, aliased
 from sqlalchemy.sql.elements import ColumnElement
 
@@ -76,9 +76,17 @@ def detail_page(
     session: Session, where: Where, after: list[Any] | None, size: int, *, history: bool
 ) -> list[Any]:
     """One row per cited revision, newest manifest first; superseded ones only with history."""
-    current = is_current()
+    successor = aliased(CitationManifest)
+    query = _entries().join(Organisation, Organisation.id == M.organisation_id)
+    if history:
+        query = query.outerjoin(successor, successor.supersedes_id == M.id)
+        current: Any = successor.id.is_(None)
+    else:
+        query = query.where(is_current())
+        current = literal(True)
     query = (
-        _entries()
+        query.join(FactorRevision, FactorRevision.id == E.revision_pk)
+        .join(Factor, Factor.id == E.factor_pk)
         .add_columns(
             E.manifest_id,
             E.revision_pk,
@@ -93,69 +101,89 @@ def detail_page(
             M.supersedes_id,
             current.label("current"),
         )
-        .join(Organisation, Organisation.id == M.organisation_id)
-        .join(FactorRevision, FactorRevision.id == E.revision_pk)
-        .join(Factor, Factor.id == E.factor_pk)
         .where(*where)
     )
-    if not history:
-        query = query.where(current)
     if after is not None:
+        # Bound both sides, so the planner walks entries and manifests from the cursor down.
         query = query.where(
-            tuple_(E.manifest_id, E.revision_pk) < tuple_(*after), E.manifest_id <= after[0]
+            tuple_(E.manifest_id, E.revision_pk) < tuple_(*after),
+            E.manifest_id <= after[0],
+            M.id <= after[0],
         )
     query = query.order_by(E.manifest_id.desc(), E.revision_pk.desc()).limit(size + 1)
     return list(session.execute(query).all())
 
 
-def _changed(from_id: str, to_id: str) -> tuple[Any, Any, Any, ColumnElement[bool]]:
-    """Joins from the entry to its revision in A and the factor's revision in B, and the test.
+def changed_factors(from_id: str, to_id: str, provider_id: int | None) -> Any:
+    """Factors snapshot A holds that B changed (another revision, another value) or dropped.
 
-    Changed = B holds another revision with another value, or no longer holds the factor.
+    Columns: factor_pk, old_pk, new_pk (null when dropped). For a provider only its own
+    factors, computed first and materialised on PostgreSQL (a few thousand index probes),
+    so its citations are then reached through the (provider_id, factor_pk) index.
     """
     held_a = aliased(SnapshotFactor)
     held_b = aliased(SnapshotFactor)
     old = aliased(FactorRevision)
     new = aliased(FactorRevision)
+    if provider_id is None:
+        query = select().select_from(held_a)
+    else:
+        # From the provider's factors, each probes A and B by primary key.
+        query = (
+            select()
+            .select_from(Factor)
+            .join(held_a, and_(held_a.snapshot_id == from_id, held_a.factor_pk == Factor.id))
+            .where(Factor.organisation_id == provider_id)
+        )
     query = (
-        _entries()
-        .join(
-            held_a,
-            and_(
-                held_a.snapshot_id == from_id,
-                held_a.factor_pk == E.factor_pk,
-                held_a.revision_pk == E.revision_pk,
+        query.add_columns(
+            held_a.factor_pk.label("factor_pk"),
+            held_a.revision_pk.label("old_pk"),
+            held_b.revision_pk.label("new_pk"),
+        )
+        .join(old, old.id == held_a.revision_pk)
+        .outerjoin(held_b, and_(held_b.snapshot_id == to_id, held_b.factor_pk == held_a.factor_pk))
+        .outerjoin(new, new.id == held_b.revision_pk)
+        .where(
+            held_a.snapshot_id == from_id,
+            or_(
+                held_b.revision_pk.is_(None),
+                and_(held_b.revision_pk != held_a.revision_pk, new.value != old.value),
             ),
         )
-        .join(old, old.id == E.revision_pk)
-        .outerjoin(held_b, and_(held_b.snapshot_id == to_id, held_b.factor_pk == E.factor_pk))
-        .outerjoin(new, new.id == held_b.revision_pk)
     )
-    changed = or_(
-        held_b.revision_pk.is_(None),
-        and_(held_b.revision_pk != held_a.revision_pk, new.value != old.value),
+    if provider_id is None:
+        return query.subquery("changed")
+    return query.cte("changed").prefix_with("MATERIALIZED", dialect="postgresql")
+
+
+def _impacted(changed: Any) -> Any:
+    return _entries().join(
+        changed, and_(changed.c.factor_pk == E.factor_pk, changed.c.old_pk == E.revision_pk)
     )
-    return query, old, new, changed
 
 
 def impact_manifests(
-    session: Session, where: Where, from_id: str, to_id: str, after: int | None, size: int
+    session: Session, where: Where, changed: Any, after: int | None, size: int
 ) -> list[int]:
     """Current manifests (newest first) citing a revision that A holds and B changed."""
-    query, _, _, changed = _changed(from_id, to_id)
-    query = query.add_columns(E.manifest_id).where(*where, is_current(), changed).distinct()
+    query = _impacted(changed).add_columns(E.manifest_id).where(*where, is_current()).distinct()
     if after is not None:
         query = query.where(E.manifest_id < after)
     query = query.order_by(E.manifest_id.desc()).limit(size + 1)
     return list(session.execute(query).scalars())
 
 
-def impact_rows(
-    session: Session, where: Where, from_id: str, to_id: str, manifest_ids: list[int]
-) -> list[Any]:
-    query, old, new, changed = _changed(from_id, to_id)
+def impact_rows(session: Session, where: Where, changed: Any, manifest_ids: list[int]) -> list[Any]:
+    old = aliased(FactorRevision)
+    new = aliased(FactorRevision)
     query = (
-        query.add_columns(
+        _impacted(changed)
+        .join(old, old.id == changed.c.old_pk)
+        .outerjoin(new, new.id == changed.c.new_pk)
+        .join(Organisation, Organisation.id == M.organisation_id)
+        .join(Factor, Factor.id == E.factor_pk)
+        .add_columns(
             E.manifest_id,
             M.declaration,
             Organisation.slug.label("citing_org"),
@@ -168,9 +196,7 @@ def impact_rows(
             new.value.label("new_value"),
             old.unit,
         )
-        .join(Organisation, Organisation.id == M.organisation_id)
-        .join(Factor, Factor.id == E.factor_pk)
-        .where(*where, changed, E.manifest_id.in_(manifest_ids))
+        .where(*where, E.manifest_id.in_(manifest_ids))
         .order_by(E.manifest_id.desc(), Factor.factor_id)
     )
     return list(session.execute(query).all())

@@ -253,11 +253,15 @@ def citation_impact(
     to_id = resolve_snapshot(session, to_snapshot)
     size = clamp_limit(limit)
     after = int(decode_cursor(cursor, 1)[0]) if cursor else None
-    ids = q.impact_manifests(session, where, from_id, to_id, after, size)
+    provider = caller.organisation_id if caller.role == "provider" else None
+    ids = q.impact_manifests(
+        session, where, q.changed_factors(from_id, to_id, provider), after, size
+    )
     next_cursor = encode_cursor([ids[size - 1]]) if len(ids) > size else None
     ids = ids[:size]
     grouped: dict[int, list[Any]] = {}
-    for row in q.impact_rows(session, where, from_id, to_id, ids) if ids else []:
+    changed = q.changed_factors(from_id, to_id, provider)
+    for row in q.impact_rows(session, where, changed, ids) if ids else []:
         grouped.setdefault(row.manifest_id, []).append(row)
     items = []
     for manifest_id in ids:

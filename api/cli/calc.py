@@ -52,16 +52,35 @@ def calc(
         Path | None,
         typer.Option("--lines-out", help="Tabular form: write one row per line part."),
     ] = None,
+    cite: Annotated[
+        bool,
+        typer.Option("--cite", help="Record one citation manifest per pack (IDs and shares only)."),
+    ] = False,
+    key: Annotated[
+        str | None, typer.Option("--key", envvar="FACTORDB_KEY", help="Accountant key for --cite.")
+    ] = None,
+    declaration: Annotated[
+        str | None,
+        typer.Option("--declaration", help="Declaration reference for --cite (default: pack ID)."),
+    ] = None,
     database_url: DatabaseUrl = DEFAULT_URL,
 ) -> None:
     """Carbon footprint of battery packs, computed locally against a pinned snapshot.
 
     Activity data never leaves this machine. With --lines, INPUT is a packs table and
-    --json prints a summary instead of every line.
+    --json prints a summary instead of every line. --cite records which revisions each
+    pack used in the registry (the snapshot must be there), as declaration --declaration
+    (or REF/PACK for several packs, or the pack ID).
 
     Example: factordb calc pack.json --snapshot snapshot.parquet --draws 10000 --seed 1 --json
     """
     _check_usage(input_path, lines, results, lines_out, draws, seed)
+    if declaration is not None and not cite:
+        raise typer.BadParameter("--declaration names what --cite records; add --cite")
+    if cite and lines is not None:
+        raise typer.BadParameter("--cite records pack documents, not the tabular form (--lines)")
+    if cite and not key:
+        raise typer.BadParameter("--cite needs an accountant key: --key or FACTORDB_KEY")
     pinned = pinned_snapshot(snapshot, database_url)
     if lines is not None:
         from calculator.service import run_tabular
@@ -76,10 +95,18 @@ def calc(
     from calculator.service import calculate
 
     document = calculate(pinned, load_document(input_path), draws=draws, seed=seed)
+    manifests = None
+    if cite:
+        from api.cli.citations import cite_packs, say_cited
+
+        manifests = cite_packs(
+            document, key=key or "", declaration=declaration, database_url=database_url
+        )
     if as_json:
-        emit_json(document)
+        emit_json(document if manifests is None else {**document, "citation_manifests": manifests})
     else:
         _print_document(document)
+        say_cited(manifests or [])
 
 
 def _check_usage(

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -119,3 +119,64 @@ def citations(
     )
     if report.next_cursor:
         err.print(f"more rows: --cursor {report.next_cursor}")
+
+
+def pack_revisions(pack: dict[str, Any]) -> list[Any]:
+    """A calculated pack's citations with each revision's share of its total.
+
+    Share = the revision's line kg CO2e / the pack total, clamped to [0, 1] (a credit
+    line counts as 0); plain revision IDs when the total is not positive.
+    """
+    total = pack["total_kg_co2e"]
+    if not total or total <= 0:
+        return list(pack["citations"])
+    kg: dict[str, float] = {}
+    for line in pack["lines"]:
+        kg[line["revision"]] = kg.get(line["revision"], 0.0) + line["kg_co2e"]
+    return [
+        {"revision": r, "share": round(min(max(kg.get(r, 0.0) / total, 0.0), 1.0), 6)}
+        for r in pack["citations"]
+    ]
+
+
+def cite_packs(
+    document: dict[str, Any], *, key: str, declaration: str | None, database_url: str
+) -> list[dict[str, Any]]:
+    """Record one manifest per pack of a `calc` document, in one transaction.
+
+    The declaration is the pack ID, or `declaration` (one pack) / `declaration/PACK`
+    (several). The snapshot must be in the registry at `database_url`. No calculation
+    time is sent, so re-running the same calculation records nothing new.
+    """
+    from snapshots.citations import record_manifest
+
+    packs = document["packs"]
+    with open_session(database_url) as s:
+        who = caller(s, key)
+        return [
+            record_manifest(
+                s,
+                caller=who,
+                snapshot=document["snapshot_id"],
+                declaration=(
+                    pack["pack"]
+                    if declaration is None
+                    else declaration
+                    if len(packs) == 1
+                    else f"{declaration}/{pack['pack']}"
+                ),
+                revisions=pack_revisions(pack),
+            ).document()
+            for pack in packs
+        ]
+
+
+def say_cited(manifests: list[dict[str, Any]]) -> None:
+    for m in manifests:
+        state = "recorded" if m["created"] else "already recorded"
+        replaced = f", supersedes manifest {m['supersedes']}" if m["supersedes"] else ""
+        err.print(
+            f"cited: {m['declaration']} → manifest {m['manifest']} {state} "
+            f"({len(m['revisions'])} revisions of snapshot {m['snapshot_id'][:12]}{replaced})",
+            highlight=False,
+        )

@@ -48,13 +48,16 @@ class CitationManifest(SQLModel, table=True):
 class CitationEntry(SQLModel, table=True):
     """One revision a manifest used; the provider is copied here so scoping is one index.
 
-    `(provider_id, factor_pk, manifest_id)` serves a provider's aggregates (in factor
-    order) and one factor's detail page (newest manifest first) from the index alone.
+    `(provider_id, factor_pk, manifest_id, revision_pk)` serves a provider's aggregates
+    (in factor order), one factor's detail page (newest manifest first) and the impact
+    of a new snapshot (which revision was cited) from the index alone.
     """
 
     __tablename__ = "citation_entry"
     __table_args__ = (
-        Index("ix_citation_provider_factor", "provider_id", "factor_pk", "manifest_id"),
+        Index(
+            "ix_citation_provider_factor", "provider_id", "factor_pk", "manifest_id", "revision_pk"
+        ),
     )
 
     manifest_id: int = Field(foreign_key="citation_manifest.id", primary_key=True)

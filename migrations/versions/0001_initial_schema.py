@@ -424,7 +424,7 @@ def upgrade() -> None:
     with op.batch_alter_table("citation_entry", schema=None) as batch_op:
         batch_op.create_index(
             "ix_citation_provider_factor",
-            ["provider_id", "factor_pk", "manifest_id"],
+            ["provider_id", "factor_pk", "manifest_id", "revision_pk"],
             unique=False,
         )
 

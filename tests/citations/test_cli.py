@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from pathlib import Path
 
 import pytest
 
@@ -11,12 +10,9 @@ from factordb.db import session_scope
 from tests.citations.conftest import World, cite, validator
 from tests.console import Result, run
 
-# The editable install predates the `snapshots` package; point the script at the tree.
-ROOT = str(Path(__file__).resolve().parents[2])
-
 
 def citations(db_url: str, *args: str) -> Result:
-    return run("citations", *args, db_url=db_url, env={"PYTHONPATH": ROOT})
+    return run("citations", *args, db_url=db_url)
 
 
 @pytest.fixture
@@ -67,7 +63,7 @@ def test_key_from_the_environment_and_a_table_without_json(db_url: str, cited: W
     result = run(
         "citations",
         db_url=db_url,
-        env={"PYTHONPATH": ROOT, "FACTORDB_KEY": cited.keys["oem-b"]},
+        env={"FACTORDB_KEY": cited.keys["oem-b"]},
     )
     assert result.code == 0, result.stderr
     assert "accountant view" in result.stdout

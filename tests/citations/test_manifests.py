@@ -74,13 +74,6 @@ def test_snapshot_may_be_named_by_label_or_prefix(
         ([{"revision": "cnbrc:ncm811-cam@1", "share": -0.1}], "invalid_share"),
         ([{"revision": "cnbrc:ncm811-cam@1", "share": "half"}], "invalid_share"),
         (["cnbrc:ncm811-cam@1", "cnbrc:ncm811-cam@1"], "duplicate_revision"),
-        (
-            [
-                {"revision": "cnbrc:ncm811-cam@1", "share": 0.8},
-                {"revision": "cnbrc:lfp-cam@1", "share": 0.3},
-            ],
-            "shares_exceed_one",
-        ),
     ],
 )
 def test_bad_entry_rejects_the_manifest(
