@@ -7,7 +7,7 @@ import os
 from fastapi import FastAPI
 
 from api import desk, errors, guards, openapi
-from api.routes import citations, factors, health, meta, reference, reviews, snapshots
+from api.routes import batches, citations, factors, health, meta, reference, reviews, snapshots
 from factordb import __version__
 from factordb.settings import get_settings
 
@@ -20,6 +20,7 @@ ROUTERS = (
     reviews.router,
     citations.router,
     snapshots.router,
+    batches.router,
 )
 
 

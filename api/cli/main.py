@@ -6,7 +6,7 @@ import sys
 
 import typer
 
-from api.cli import admin, calc, citations, review, serve, snapshots
+from api.cli import admin, calc, citations, ingest, review, serve, snapshots
 
 app = typer.Typer(
     name="factordb",
@@ -25,6 +25,8 @@ app.command("citations")(citations.citations)
 app.command("publish")(snapshots.publish)
 app.add_typer(snapshots.snapshot_app, name="snapshot")
 app.command("calc")(calc.calc)
+app.command("ingest")(ingest.ingest)
+app.command("import")(ingest.import_dataset)
 
 EXIT_DOMAIN = 1
 EXIT_USAGE = 2
