@@ -106,7 +106,8 @@ def calc(
         emit_json(document if manifests is None else {**document, "citation_manifests": manifests})
     else:
         _print_document(document)
-        say_cited(manifests or [])
+        if manifests is not None:
+            say_cited(manifests)
 
 
 def _check_usage(
