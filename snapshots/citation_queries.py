@@ -31,9 +31,9 @@ ITEM_KEYS = (E.factor_pk, M.snapshot_id, M.organisation_id, M.month)
 Where = Sequence[ColumnElement[bool]]
 
 
-def is_current() -> ColumnElement[bool]:
+def is_current(manifest_id: Any = M.id) -> ColumnElement[bool]:
     successor = aliased(CitationManifest)
-    return ~exists().where(successor.supersedes_id == M.id)
+    return ~exists().where(successor.supersedes_id == manifest_id)
 
 
 def _entries() -> Any:
@@ -60,11 +60,9 @@ def aggregate_page(session: Session, where: Where, after: list[Any] | None, size
         session.execute(
             select(
                 page,
-                Factor.factor_id.label("factor"),
                 Organisation.slug.label("citing_org"),
                 FactorRevision.revision_id.label("revision"),
             )
-            .join(Factor, Factor.id == page.c.factor_pk)
             .join(Organisation, Organisation.id == page.c.organisation_id)
             .join(FactorRevision, FactorRevision.id == page.c.revision_pk)
             .order_by(page.c.factor_pk, page.c.snapshot_id, page.c.organisation_id, page.c.month)
@@ -86,7 +84,6 @@ def detail_page(
         current = literal(True)
     query = (
         query.join(FactorRevision, FactorRevision.id == E.revision_pk)
-        .join(Factor, Factor.id == E.factor_pk)
         .add_columns(
             E.manifest_id,
             E.revision_pk,
@@ -94,7 +91,6 @@ def detail_page(
             Organisation.slug.label("citing_org"),
             M.snapshot_id,
             FactorRevision.revision_id.label("revision"),
-            Factor.factor_id.label("factor"),
             M.posted_at,
             M.calculated_at,
             E.share,
@@ -104,12 +100,8 @@ def detail_page(
         .where(*where)
     )
     if after is not None:
-        # Bound both sides, so the planner walks entries and manifests from the cursor down.
-        query = query.where(
-            tuple_(E.manifest_id, E.revision_pk) < tuple_(*after),
-            E.manifest_id <= after[0],
-            M.id <= after[0],
-        )
+        # The manifest-side bound lets a merge join start at the cursor too.
+        query = query.where(tuple_(E.manifest_id, E.revision_pk) < tuple_(*after), M.id <= after[0])
     query = query.order_by(E.manifest_id.desc(), E.revision_pk.desc()).limit(size + 1)
     return list(session.execute(query).all())
 
@@ -158,8 +150,13 @@ def changed_factors(from_id: str, to_id: str, provider_id: int | None) -> Any:
 
 
 def _impacted(changed: Any) -> Any:
-    return _entries().join(
-        changed, and_(changed.c.factor_pk == E.factor_pk, changed.c.old_pk == E.revision_pk)
+    # An outer join to the manifest: PostgreSQL drops it when nothing reads the manifest
+    # (a provider's page of IDs), and a scope on its columns still filters as an inner join.
+    return (
+        select()
+        .select_from(E)
+        .outerjoin(M, M.id == E.manifest_id)
+        .join(changed, and_(changed.c.factor_pk == E.factor_pk, changed.c.old_pk == E.revision_pk))
     )
 
 
@@ -167,7 +164,12 @@ def impact_manifests(
     session: Session, where: Where, changed: Any, after: int | None, size: int
 ) -> list[int]:
     """Current manifests (newest first) citing a revision that A holds and B changed."""
-    query = _impacted(changed).add_columns(E.manifest_id).where(*where, is_current()).distinct()
+    query = (
+        _impacted(changed)
+        .add_columns(E.manifest_id)
+        .where(*where, is_current(E.manifest_id))
+        .distinct()
+    )
     if after is not None:
         query = query.where(E.manifest_id < after)
     query = query.order_by(E.manifest_id.desc()).limit(size + 1)

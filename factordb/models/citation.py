@@ -50,7 +50,9 @@ class CitationEntry(SQLModel, table=True):
 
     `(provider_id, factor_pk, manifest_id, revision_pk)` serves a provider's aggregates
     (in factor order), one factor's detail page (newest manifest first) and the impact
-    of a new snapshot (which revision was cited) from the index alone.
+    of a new snapshot (which revision was cited) from the index alone;
+    `(provider_id, manifest_id, revision_pk)` its newest citations across factors
+    (manifest IDs grow with posting time, so this is the provider-by-time index).
     """
 
     __tablename__ = "citation_entry"
@@ -58,6 +60,7 @@ class CitationEntry(SQLModel, table=True):
         Index(
             "ix_citation_provider_factor", "provider_id", "factor_pk", "manifest_id", "revision_pk"
         ),
+        Index("ix_citation_provider_manifest", "provider_id", "manifest_id", "revision_pk"),
     )
 
     manifest_id: int = Field(foreign_key="citation_manifest.id", primary_key=True)

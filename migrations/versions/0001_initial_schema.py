@@ -427,6 +427,11 @@ def upgrade() -> None:
             ["provider_id", "factor_pk", "manifest_id", "revision_pk"],
             unique=False,
         )
+        batch_op.create_index(
+            "ix_citation_provider_manifest",
+            ["provider_id", "manifest_id", "revision_pk"],
+            unique=False,
+        )
 
     op.create_table(
         "review",
@@ -499,6 +504,7 @@ def downgrade() -> None:
 
     op.drop_table("review")
     with op.batch_alter_table("citation_entry", schema=None) as batch_op:
+        batch_op.drop_index("ix_citation_provider_manifest")
         batch_op.drop_index("ix_citation_provider_factor")
 
     op.drop_table("citation_entry")

@@ -60,6 +60,7 @@ def test_cite_records_the_packs_revisions_with_shares_once(
     first = _calc(db_url, registry, "--key", registry["accountant"], "--json")
     again = _calc(db_url, registry, "--key", registry["accountant"], "--json")
     assert first.code == 0, first.stderr
+    validator("calc-output.json").validate(first.json())
     (manifest,) = first.json()["citation_manifests"]
     validator("citation-record.json").validate(manifest)
     assert (manifest["declaration"], manifest["citing_org"], manifest["created"]) == (
