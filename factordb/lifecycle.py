@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from sqlalchemy import bindparam, update
+from sqlalchemy import update
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.util import identity_key
 
@@ -24,6 +24,7 @@ TRANSITIONS: dict[tuple[str, str], str] = {
     **{(s, "supersede"): "superseded" for s in (*PENDING_STATUSES, "changes_requested")},
 }
 ACTIONS = tuple(sorted({action for _, action in TRANSITIONS}))
+CHUNK = 5_000  # ids per IN list: well inside SQLite's and PostgreSQL's parameter limits
 
 
 def next_status(status: str, action: str) -> str:
@@ -68,23 +69,25 @@ class Move:
 
 
 def apply_many(session: Session, moves: Sequence[Move], *, actor: str, **data: object) -> list[str]:
-    """Move many revisions (rows the caller locked) in one executemany UPDATE.
+    """Move many revisions (rows the caller locked) with one UPDATE per new status.
 
     Every move is checked before anything changes, so an illegal one raises
     `InvalidTransition` and moves none. Returns the new statuses in order. ORM objects
     of these rows already in the session are expired, so they reload the new status.
     """
     news = [next_status(m.status, m.action) for m in moves]
-    if not moves:
-        return news
     table = FactorRevision.__table__
     now = datetime.now(UTC)
-    session.execute(
-        update(table)
-        .where(table.c.id == bindparam("pk"))
-        .values(status=bindparam("new"), status_changed_at=now, version=table.c.version + 1),
-        [{"pk": m.pk, "new": new} for m, new in zip(moves, news, strict=True)],
-    )
+    targets: dict[str, list[int]] = {}
+    for move, new in zip(moves, news, strict=True):
+        targets.setdefault(new, []).append(move.pk)
+    for new, pks in targets.items():
+        for start in range(0, len(pks), CHUNK):
+            session.execute(
+                update(table)
+                .where(table.c.id.in_(pks[start : start + CHUNK]))
+                .values(status=new, status_changed_at=now, version=table.c.version + 1)
+            )
     for move in moves:
         loaded = session.identity_map.get(identity_key(FactorRevision, move.pk))
         if loaded is not None:

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import bindparam, insert, or_, select, update
+from sqlalchemy import insert, or_, select, update
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.util import identity_key
 
@@ -182,26 +182,28 @@ def decide_locked(
 def make_current(session: Session, approved: Sequence[Locked]) -> None:
     """Point each factor at its newly approved revision, unless a later number is current.
 
-    The previously current revision keeps its `approved` status and stays in history.
+    One UPDATE … FROM per chunk. The previously current revision keeps its `approved`
+    status and stays in history.
     """
-    if not approved:
-        return
     factor = Factor.__table__
     revision = FactorRevision.__table__
+    current = revision.alias("current_revision")
     current_number = (
-        select(revision.c.number)
-        .where(revision.c.id == factor.c.current_revision_id)
+        select(current.c.number)
+        .where(current.c.id == factor.c.current_revision_id)
         .scalar_subquery()
     )
-    session.execute(
-        update(factor)
-        .where(
-            factor.c.id == bindparam("factor_pk"),
-            or_(factor.c.current_revision_id.is_(None), current_number < bindparam("number")),
+    pks = [row.pk for row in approved]
+    for part in chunks(pks):
+        session.execute(
+            update(factor)
+            .where(
+                factor.c.id == revision.c.factor_pk,
+                revision.c.id.in_(part),
+                or_(factor.c.current_revision_id.is_(None), current_number < revision.c.number),
+            )
+            .values(current_revision_id=revision.c.id)
         )
-        .values(current_revision_id=bindparam("revision_pk")),
-        [{"factor_pk": r.factor_pk, "number": r.number, "revision_pk": r.pk} for r in approved],
-    )
     for row in approved:
         loaded = session.identity_map.get(identity_key(Factor, row.factor_pk))
         if loaded is not None:
