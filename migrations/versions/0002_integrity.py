@@ -59,6 +59,12 @@ def _sqlite() -> None:
         "WHEN (SELECT sealed FROM snapshot WHERE id = NEW.snapshot_id) "
         f"BEGIN SELECT RAISE(ABORT, '{MARK}: a sealed snapshot takes no more factors'); END"
     )
+    op.execute(
+        "CREATE TRIGGER snapshot_factor_revision_of_factor BEFORE INSERT ON snapshot_factor "
+        "WHEN NOT EXISTS (SELECT 1 FROM factor_revision "
+        "WHERE id = NEW.revision_pk AND factor_pk = NEW.factor_pk) "
+        "BEGIN SELECT RAISE(ABORT, 'snapshot_factor names a revision that is not of its factor'); END"
+    )
 
 
 def _postgresql() -> None:
@@ -86,6 +92,16 @@ def _postgresql() -> None:
                        ON n.snapshot_id = s.id WHERE s.sealed) THEN
                 RAISE EXCEPTION '{MARK}: a sealed snapshot takes no more factors';
             END IF;
+            IF EXISTS (SELECT 1 FROM (SELECT DISTINCT snapshot_id FROM new_rows) n
+                       LEFT JOIN snapshot s ON s.id = n.snapshot_id WHERE s.id IS NULL) THEN
+                RAISE EXCEPTION 'snapshot_factor names an unknown snapshot'
+                    USING ERRCODE = 'foreign_key_violation';
+            END IF;
+            IF EXISTS (SELECT 1 FROM new_rows n LEFT JOIN factor_revision r
+                       ON r.id = n.revision_pk AND r.factor_pk = n.factor_pk WHERE r.id IS NULL) THEN
+                RAISE EXCEPTION 'snapshot_factor names a revision that is not of its factor'
+                    USING ERRCODE = 'foreign_key_violation';
+            END IF;
             RETURN NULL;
         END $$;
         """
@@ -110,6 +126,14 @@ def _postgresql() -> None:
         "REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT "
         "EXECUTE FUNCTION factordb_snapshot_open()"
     )
+    # A publish inserts a million rows at once. PostgreSQL checks a foreign key row by row
+    # and locks every referenced row (FOR KEY SHARE): three checks cost 4/5 of the insert.
+    # The statement trigger above checks the same references set-based instead (and that
+    # each revision is of its factor); snapshots and revisions can never be deleted, and a
+    # factor with revisions cannot be either, so checking at insert keeps the guarantee.
+    # SQLite keeps the declared keys (its checks take no locks).
+    for key in sa.inspect(op.get_bind()).get_foreign_keys("snapshot_factor"):
+        op.execute(f'ALTER TABLE snapshot_factor DROP CONSTRAINT "{key["name"]}"')
 
 
 def _reference_data() -> None:

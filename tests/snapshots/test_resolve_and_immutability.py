@@ -113,3 +113,24 @@ def test_the_frozen_tree_is_stored_with_the_snapshot(session: Session) -> None:
     js = next(g for g in tree["geographies"] if g["code"] == "CN-JS")
     assert grid["dimensions"] == ["electricity"]
     assert js["parent"] == "CN-EAST"
+
+
+@pytest.mark.parametrize(
+    ("snapshot_id", "revision_of"),
+    [("f" * 64, "first"), ("e" * 64, "second")],
+    ids=["unknown snapshot", "revision of another factor"],
+)
+def test_a_frozen_row_must_name_a_snapshot_and_a_revision_of_its_factor(
+    db_url: str, snapshot_id: str, revision_of: str
+) -> None:
+    with session_scope(db_url) as s:
+        revisions = {code: make_revision(s, org="cnbrc", code=code) for code in ("first", "second")}
+        s.add(Snapshot(id="e" * 64, sequence=1, tree="{}"))
+    with pytest.raises(Conflict), session_scope(db_url) as s:
+        s.execute(
+            text(
+                "INSERT INTO snapshot_factor (snapshot_id, factor_pk, revision_pk) "
+                "VALUES (:s, :f, :r)"
+            ),
+            {"s": snapshot_id, "f": revisions["first"].factor_pk, "r": revisions[revision_of].id},
+        )
