@@ -150,15 +150,16 @@ def encode_text(column: pa.Array | pa.ChunkedArray) -> Text:
     dictionary = column.dictionary
     if not (pa.types.is_string(dictionary.type) or pa.types.is_large_string(dictionary.type)):
         dictionary = dictionary.cast(pa.string())
-    indices = pc.fill_null(column.indices, -1).to_numpy(zero_copy_only=False).astype(np.int64)
+    # int32 codes as Arrow holds them: half the memory traffic of int64 over a million rows.
+    indices = pc.fill_null(column.indices, -1).to_numpy(zero_copy_only=False)
     trimmed = pc.utf8_trim_whitespace(dictionary)
     clean = trimmed.equals(dictionary) and not pc.any(pc.equal(trimmed, "")).as_py()
     if clean and len(pc.unique(dictionary)) == len(dictionary):
         return Text(indices, dictionary)
     # Blanks, padded or repeated values: encode the cleaned dictionary once more.
     cleaned = pc.dictionary_encode(pc.if_else(pc.equal(trimmed, ""), None, trimmed))
-    remap = pc.fill_null(cleaned.indices, -1).to_numpy(zero_copy_only=False).astype(np.int64)
-    remap = np.append(remap, -1)
+    remap = pc.fill_null(cleaned.indices, -1).to_numpy(zero_copy_only=False)
+    remap = np.append(remap, np.int32(-1)).astype(np.int32)
     return Text(remap[indices], cleaned.dictionary)
 
 
