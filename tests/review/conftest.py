@@ -10,8 +10,6 @@ sees only its own data and costs no database copy.
 from __future__ import annotations
 
 import json
-import shutil
-import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from importlib import resources
@@ -22,10 +20,10 @@ from jsonschema import Draft202012Validator, FormatChecker
 from sqlmodel import Session
 
 from api.app import create_app
-from factordb.db import dispose_engine, get_engine, session_scope
+from factordb.db import get_engine, session_scope
 from factordb.models import IngestBatch
 from factordb.principals import Caller
-from tests.conftest import _pg_admin, _pg_url
+from tests.conftest import fresh_database
 from tests.factories import make_caller
 
 
@@ -88,22 +86,8 @@ def shared_url(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[str]:
     """A migrated database for the whole module, with `shared_pool` committed in it."""
-    if request.param == "sqlite":
-        path = tmp_path_factory.mktemp("review") / "shared.sqlite3"
-        shutil.copyfile(request.getfixturevalue("sqlite_template"), path)
-        url = f"sqlite:///{path}"
+    with fresh_database(request, request.param, tmp_path_factory.mktemp("review")) as url:
         yield url
-        dispose_engine(url)
-        return
-    template = request.getfixturevalue("pg_template")
-    name = f"fdb_rv_{uuid.uuid4().hex[:12]}"
-    with _pg_admin() as conn:
-        conn.execute(f'CREATE DATABASE "{name}" TEMPLATE "{template}"')
-    url = _pg_url(name)
-    yield url
-    dispose_engine(url)
-    with _pg_admin() as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 @pytest.fixture(scope="module")
