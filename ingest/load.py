@@ -1,28 +1,34 @@
-"""Loading a validated batch: stage every row, then set-based SQL into the registry.
+"""Loading a batch: each chunk staged, then set-based SQL into the registry, in a savepoint.
 
-Rows go into a temporary stage table as they are validated: `COPY` (psycopg) on
-PostgreSQL, `executemany` on SQLite, both in the caller's transaction. Once the whole
-file is known to be valid, a handful of `INSERT … SELECT` statements create the
-factors and revisions, so the registry sees one set-based write per kind of row and a
-rejected batch never touches it.
+Each validated chunk is copied into a temporary stage table (`COPY` through psycopg on
+PostgreSQL, `executemany` on SQLite) and moved into `factor` and `factor_revision` by a
+few `INSERT … SELECT` statements. A worker thread does this while the caller's thread
+parses and validates the next chunk, so the database's work overlaps Python's. All of it
+happens inside one savepoint of the caller's transaction: when the file turns out to be
+invalid (a late error, a duplicate code), the savepoint is rolled back and the registry
+never saw the batch.
 
-Revision numbers come from `factor.latest_number`, read under a per-organisation lock
-(`pg_advisory_xact_lock` on PostgreSQL; SQLite's write lock, taken by `BEGIN
-IMMEDIATE` when the transaction starts), so two uploads of overlapping factors end
-with numbers 1, 2, 3… and no gap or duplicate.
+Revision numbers come from `factor.latest_number`, read under a per-provider lock taken
+before the first read (`pg_advisory_xact_lock` on PostgreSQL; SQLite's write lock, taken
+by `BEGIN IMMEDIATE` when the transaction starts), so two uploads of overlapping factors
+end with numbers 1, 2, 3… and no gap or duplicate.
 """
 
 from __future__ import annotations
 
 import io
 import json
-from collections.abc import Iterator
+import queue
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
 import pandas as pd
 from sqlalchemy import DateTime, Integer, String, bindparam, column, select, table, text
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
 from factordb import lifecycle
@@ -31,10 +37,22 @@ from factordb.revisions import CONTENT_FIELDS
 from ingest import plausibility
 from ingest.columns import STAGE_COLUMNS, STAGE_DATE, STAGE_FLOAT, STAGE_INT
 
-STAGE = "ingest_stage"
+CHUNK = "ingest_chunk"
+CODES = "ingest_codes"
 KNOWN = "ingest_known"
+CHANGED = "ingest_changed"
 LOCK_CLASS = 7_281_946  # pg_advisory_xact_lock(class, organisation id): one batch per provider
 SUPERSEDABLE = ("submitted", "in_review", "changes_requested")
+QUEUE_CHUNKS = 1  # chunks waiting for the worker; bounds memory
+
+
+def lock_provider(session: Session, organisation_id: int) -> None:
+    """Serialise batches of one provider until commit (SQLite's write lock already does)."""
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(
+            text("SELECT pg_advisory_xact_lock(:cls, :org)"),
+            {"cls": LOCK_CLASS, "org": organisation_id},
+        )
 
 
 def _sql_type(name: str, dialect: str) -> str:
@@ -66,109 +84,161 @@ class Outcome:
     warnings: list[dict[str, Any]] = field(default_factory=list)
 
 
-def lock_provider(session: Session, organisation_id: int) -> None:
-    """Serialise batches of one provider until commit (SQLite's write lock already does)."""
-    if session.get_bind().dialect.name == "postgresql":
-        session.execute(
-            text("SELECT pg_advisory_xact_lock(:cls, :org)"),
-            {"cls": LOCK_CLASS, "org": organisation_id},
-        )
+@dataclass(frozen=True)
+class Target:
+    """Whose batch this is and how its revisions are stamped."""
+
+    organisation_id: int
+    provider: str
+    batch_id: str
+    submitted_by: int | None
+    actor: str
+    now: datetime
 
 
-class Stage:
-    """The batch's temporary stage table, private to this transaction's connection."""
+class Loader:
+    """The batch's stage tables and its savepoint; `pipeline` feeds it chunk by chunk."""
 
-    def __init__(self, session: Session) -> None:
+    def __init__(self, session: Session, target: Target) -> None:
         self.session = session
+        self.target = target
         self.dialect = session.get_bind().dialect.name
-        self.rows = 0
-        columns = ", ".join(f"{c} {_sql_type(c, self.dialect)}" for c in STAGE_COLUMNS)
+        self.loading = True
+        self.refused: DBAPIError | None = None
+        self.outcome = Outcome()
+        stage = ", ".join(f"{c} {_sql_type(c, self.dialect)}" for c in STAGE_COLUMNS)
         suffix = " ON COMMIT DROP" if self.dialect == "postgresql" else ""
         for name, ddl in (
-            (STAGE, columns),
+            (CHUNK, stage),
+            (CODES, "line INTEGER PRIMARY KEY, factor_code TEXT"),
             (KNOWN, "line INTEGER PRIMARY KEY, factor_pk INTEGER, number INTEGER, warnings TEXT"),
+            (CHANGED, "factor_pk INTEGER PRIMARY KEY"),
         ):
             session.execute(text(f"DROP TABLE IF EXISTS {name}"))
             session.execute(text(f"CREATE TEMPORARY TABLE {name} ({ddl}){suffix}"))
+        session.execute(text(f"CREATE INDEX ix_{CODES}_code ON {CODES} (factor_code)"))
+        self.savepoint = session.begin_nested()
+
+    # -- the pipeline -----------------------------------------------------------------
+
+    @contextmanager
+    def pipeline(self) -> Iterator[Callable[[pd.DataFrame, bool], None]]:
+        """Yield `send(rows, load)`: stage `rows` (STAGE_COLUMNS, or only line and code) and,
+        while `load` stays true, move them into the registry, in a worker thread."""
+        tasks: queue.Queue[tuple[pd.DataFrame, bool] | None] = queue.Queue(QUEUE_CHUNKS)
+        failure: list[BaseException] = []
+
+        def work() -> None:
+            while (task := tasks.get()) is not None:
+                if failure:
+                    continue
+                try:
+                    self._chunk(*task)
+                except BaseException as exc:  # handed to the caller's thread
+                    failure.append(exc)
+
+        worker = threading.Thread(target=work, name="ingest-loader", daemon=True)
+        worker.start()
+
+        def send(rows: pd.DataFrame, load: bool) -> None:
+            if failure:
+                raise failure[0]
+            tasks.put((rows, load))
+
+        try:
+            yield send
+        finally:
+            tasks.put(None)
+            worker.join()
+        if failure:
+            raise failure[0]
 
     def _driver(self) -> Any:
         return self.session.connection().connection.driver_connection
 
-    def append(self, frame: pd.DataFrame) -> None:
-        """Stage rows (columns: any subset of STAGE_COLUMNS; the rest are NULL)."""
-        if frame.empty:
+    def _chunk(self, rows: pd.DataFrame, load: bool) -> None:
+        if rows.empty:
             return
-        names = [c for c in STAGE_COLUMNS if c in frame.columns]
-        frame = frame[names]
-        self.rows += len(frame)
-        if self.dialect == "postgresql":
-            self._copy(STAGE, frame)
-        else:
-            marks = ", ".join("?" for _ in names)
-            values = frame.astype(object).where(frame.notna(), None)
-            self._driver().executemany(
-                f"INSERT INTO {STAGE} ({', '.join(names)}) VALUES ({marks})",
-                values.itertuples(index=False, name=None),
-            )
-
-    def _copy(self, name: str, frame: pd.DataFrame) -> None:
-        import pyarrow as pa
-        import pyarrow.csv as pacsv
-
-        schema = pa.schema([(c, _arrow_type(c)) for c in frame.columns])
-        arrow = pa.Table.from_pandas(frame, schema=schema, preserve_index=False)
-        buffer = io.BytesIO()
-        pacsv.write_csv(
-            arrow, buffer, pacsv.WriteOptions(include_header=False, quoting_style="needed")
+        self.loading = self.loading and load and "content_hash" in rows.columns
+        if not self.loading:
+            rows = rows[["line", "factor_code"]]
+        self.session.execute(text(f"DELETE FROM {CHUNK}"))
+        self._stage(CHUNK, rows[[c for c in STAGE_COLUMNS if c in rows.columns]])
+        self.session.execute(
+            text(f"INSERT INTO {CODES} (line, factor_code) SELECT line, factor_code FROM {CHUNK}")
         )
-        with self._driver().cursor() as cursor:
-            statement = f"COPY {name} ({', '.join(frame.columns)}) FROM STDIN (FORMAT csv)"
-            with cursor.copy(statement) as copy:
-                copy.write(buffer.getbuffer())
+        if self.loading and self._repeats(int(rows["line"].min())):
+            self.loading = False
+        if not self.loading:
+            return
+        # Rows pass the expectation suite only when their window closes, later: a row the
+        # suite will reject (unknown geography, a name too long) may reach the database
+        # first and be refused there. Then this chunk is undone and loading stops; the
+        # suite's error rejects the batch, or `refused` is raised if none comes.
+        counts = (self.outcome.new_factors, self.outcome.new_revisions, self.outcome.unchanged)
+        chunk = self.session.begin_nested()
+        try:
+            self._register()
+            chunk.commit()
+        except DBAPIError as exc:
+            chunk.rollback()
+            self.loading = False
+            self.refused = exc
+            self.outcome.new_factors, self.outcome.new_revisions, self.outcome.unchanged = counts
 
-    def duplicates(self, limit: int) -> tuple[list[dict[str, Any]], int]:
-        """Errors for every row whose factor_code an earlier row already used."""
-        rows = self.session.execute(
-            text(
-                f"SELECT s.line, s.factor_code, d.first FROM {STAGE} s JOIN ("
-                f"  SELECT factor_code, MIN(line) AS first FROM {STAGE}"
-                "   WHERE factor_code IS NOT NULL GROUP BY factor_code HAVING COUNT(*) > 1"
-                ") d ON d.factor_code = s.factor_code WHERE s.line > d.first ORDER BY s.line"
+    def _stage(self, name: str, frame: pd.DataFrame) -> None:
+        if self.dialect == "postgresql":
+            import pyarrow as pa
+            import pyarrow.csv as pacsv
+
+            schema = pa.schema([(c, _arrow_type(c)) for c in frame.columns])
+            arrow = pa.Table.from_pandas(frame, schema=schema, preserve_index=False)
+            buffer = io.BytesIO()
+            pacsv.write_csv(
+                arrow, buffer, pacsv.WriteOptions(include_header=False, quoting_style="needed")
             )
-        ).all()
-        errors = [
-            {
-                "line": line,
-                "column": "factor_code",
-                "value": code,
-                "reason": f"duplicate factor_code: line {first} has it too",
-            }
-            for line, code, first in rows[:limit]
-        ]
-        return errors, len(rows)
+            statement = f"COPY {name} ({', '.join(frame.columns)}) FROM STDIN (FORMAT csv)"
+            with self._driver().cursor() as cursor, cursor.copy(statement) as copy:
+                copy.write(buffer.getbuffer())
+            return
+        marks = ", ".join("?" for _ in frame.columns)
+        values = frame.astype(object).where(frame.notna(), None)
+        self._driver().executemany(
+            f"INSERT INTO {name} ({', '.join(frame.columns)}) VALUES ({marks})",
+            values.itertuples(index=False, name=None),
+        )
 
-    def drop(self) -> None:
-        for name in (STAGE, KNOWN):
-            self.session.execute(text(f"DROP TABLE IF EXISTS {name}"))
+    def _repeats(self, first_line: int) -> bool:
+        """Whether a code of this chunk appeared on an earlier line of the file."""
+        found = self.session.execute(
+            text(
+                f"SELECT 1 FROM {CODES} c WHERE c.line >= :first AND c.factor_code IS NOT NULL"
+                f" AND EXISTS (SELECT 1 FROM {CODES} d WHERE d.factor_code = c.factor_code"
+                " AND d.line < c.line) LIMIT 1"
+            ),
+            {"first": first_line},
+        ).first()
+        return found is not None
 
     # -- into the registry ------------------------------------------------------------
 
-    def _existing(self, organisation_id: int) -> Iterator[Any]:
+    def _existing(self) -> Iterator[Any]:
         result = self.session.execute(
             text(
                 "SELECT s.line, s.value, s.dimension, s.content_hash, s.warnings,"
                 " f.id, f.factor_id, f.latest_number, l.content_hash, l.value, l.dimension,"
                 " c.value, c.dimension"
-                f" FROM {STAGE} s"
+                f" FROM {CHUNK} s"
                 " JOIN factor f ON f.organisation_id = :org AND f.code = s.factor_code"
                 " LEFT JOIN factor_revision l ON l.factor_pk = f.id AND l.number = f.latest_number"
                 " LEFT JOIN factor_revision c ON c.id = f.current_revision_id"
-            ).execution_options(stream_results=True, yield_per=10_000),
-            {"org": organisation_id},
+            ),
+            {"org": self.target.organisation_id},
         )
         yield from result
 
     def _write_known(self, known: list[tuple[int, int, int | None, str | None]]) -> None:
+        self.session.execute(text(f"DELETE FROM {KNOWN}"))
         if not known:
             return
         if self.dialect == "postgresql":
@@ -184,35 +254,15 @@ class Stage:
                 known,
             )
 
-    def load(
-        self,
-        *,
-        organisation_id: int,
-        provider: str,
-        batch_id: str,
-        submitted_by: int | None,
-        actor: str,
-        now: datetime,
-    ) -> Outcome:
-        """Create factors, revisions and supersede moves from the staged rows (all valid)."""
-        outcome = Outcome()
+    def _register(self) -> None:
+        """Move the staged chunk into the registry (every row valid, no code seen before)."""
+        target, outcome = self.target, self.outcome
         known: list[tuple[int, int, int | None, str | None]] = []
-        for row in self._existing(organisation_id):
-            (
-                line,
-                value,
-                dimension,
-                new_hash,
-                staged_warnings,
-                factor_pk,
-                factor_id,
-                latest,
-                latest_hash,
-                latest_value,
-                latest_dim,
-                current_value,
-                current_dim,
-            ) = row
+        for row in self._existing():
+            (line, value, dimension, new_hash, staged_warnings, factor_pk, factor_id, latest) = row[
+                :8
+            ]
+            latest_hash, latest_value, latest_dim, current_value, current_dim = row[8:]
             if latest_hash == new_hash:
                 outcome.unchanged += 1
                 known.append((line, factor_pk, None, None))
@@ -236,19 +286,16 @@ class Stage:
             known.append((line, factor_pk, latest + 1, warnings))
         self._write_known(known)
 
-        when = bindparam("now", now, type_=DateTime(timezone=True))
+        when = bindparam("now", target.now, type_=DateTime(timezone=True))
+        org = bindparam("org", target.organisation_id, type_=Integer)
         created = self.session.execute(
             text(
                 "INSERT INTO factor (factor_id, organisation_id, code, latest_number, created_at)"
-                f" SELECT :prefix || s.factor_code, :org, s.factor_code, 1, :now FROM {STAGE} s"
+                f" SELECT :prefix || s.factor_code, :org, s.factor_code, 1, :now FROM {CHUNK} s"
                 f" WHERE NOT EXISTS (SELECT 1 FROM {KNOWN} k WHERE k.line = s.line)"
-            ).bindparams(
-                when,
-                bindparam("prefix", f"{provider}:", type_=String),
-                bindparam("org", organisation_id, type_=Integer),
-            )
+            ).bindparams(when, org, bindparam("prefix", f"{target.provider}:", type_=String))
         )
-        outcome.new_factors = created.rowcount or 0
+        outcome.new_factors += created.rowcount or 0
         content = ", ".join(CONTENT_FIELDS)
         staged = ", ".join(f"s.{c}" for c in CONTENT_FIELDS)
         columns = (
@@ -258,54 +305,102 @@ class Stage:
         )
         binds = (
             when,
-            bindparam("org", organisation_id, type_=Integer),
-            bindparam("by", submitted_by, type_=Integer),
-            bindparam("batch", batch_id, type_=String),
+            org,
+            bindparam("by", target.submitted_by, type_=Integer),
+            bindparam("batch", target.batch_id, type_=String),
         )
         first = self.session.execute(
             text(
                 f"INSERT INTO factor_revision ({columns})"
                 f" SELECT f.factor_id || '@1', f.id, 1, :org, {staged}, s.change_reason,"
                 " s.content_hash, :batch, s.line, :by, :now, s.warnings, 'submitted', 1"
-                f" FROM {STAGE} s JOIN factor f ON f.organisation_id = :org"
+                f" FROM {CHUNK} s JOIN factor f ON f.organisation_id = :org"
                 " AND f.code = s.factor_code"
                 f" WHERE NOT EXISTS (SELECT 1 FROM {KNOWN} k WHERE k.line = s.line)"
             ).bindparams(*binds)
         )
+        outcome.new_revisions += first.rowcount or 0
+        if not any(number for _, _, number, _ in known):
+            return
         later = self.session.execute(
             text(
                 f"INSERT INTO factor_revision ({columns})"
                 " SELECT f.factor_id || '@' || CAST(k.number AS VARCHAR), f.id, k.number, :org,"
                 f" {staged}, s.change_reason, s.content_hash, :batch, s.line, :by, :now,"
                 " COALESCE(k.warnings, s.warnings), 'submitted', 1"
-                f" FROM {STAGE} s JOIN {KNOWN} k ON k.line = s.line"
+                f" FROM {CHUNK} s JOIN {KNOWN} k ON k.line = s.line"
                 " JOIN factor f ON f.id = k.factor_pk WHERE k.number IS NOT NULL"
             ).bindparams(*binds)
         )
-        outcome.new_revisions = (first.rowcount or 0) + (later.rowcount or 0)
-        if later.rowcount:
-            self.session.execute(
-                text(
-                    "UPDATE factor SET latest_number = (SELECT k.number FROM"
-                    f" {KNOWN} k WHERE k.factor_pk = factor.id AND k.number IS NOT NULL)"
-                    f" WHERE id IN (SELECT factor_pk FROM {KNOWN} WHERE number IS NOT NULL)"
-                )
+        outcome.new_revisions += later.rowcount or 0
+        self.session.execute(
+            text(
+                "UPDATE factor SET latest_number = (SELECT k.number FROM"
+                f" {KNOWN} k WHERE k.factor_pk = factor.id AND k.number IS NOT NULL)"
+                f" WHERE id IN (SELECT factor_pk FROM {KNOWN} WHERE number IS NOT NULL)"
             )
-            outcome.superseded = self._supersede(batch_id, actor)
-        return outcome
+        )
+        self.session.execute(
+            text(
+                f"INSERT INTO {CHANGED} (factor_pk)"
+                f" SELECT factor_pk FROM {KNOWN} WHERE number IS NOT NULL"
+            )
+        )
 
-    def _supersede(self, batch_id: str, actor: str) -> int:
+    # -- the end ----------------------------------------------------------------------
+
+    def duplicates(self, limit: int) -> tuple[list[dict[str, Any]], int]:
+        """Errors for every row whose factor_code an earlier row of the file already used."""
+        rows = self.session.execute(
+            text(
+                f"SELECT c.line, c.factor_code, MIN(d.line) FROM {CODES} c"
+                f" JOIN {CODES} d ON d.factor_code = c.factor_code AND d.line < c.line"
+                " GROUP BY c.line, c.factor_code ORDER BY c.line"
+            )
+        ).all()
+        errors = [
+            {
+                "line": line,
+                "column": "factor_code",
+                "value": code,
+                "reason": f"duplicate factor_code: line {first} has it too",
+            }
+            for line, code, first in rows[:limit]
+        ]
+        return errors, len(rows)
+
+    def abandon(self) -> None:
+        """Undo everything the batch wrote (the registry never sees it)."""
+        self.savepoint.rollback()
+        self._drop()
+
+    def finish(self) -> Outcome:
+        """Supersede the older pending revisions of changed factors; keep the batch.
+
+        Raises the database's refusal of a chunk if no validation error explained it.
+        """
+        if self.refused is not None:
+            raise self.refused
+        self.outcome.superseded = self._supersede()
+        self.savepoint.commit()
+        self._drop()
+        return self.outcome
+
+    def _drop(self) -> None:
+        for name in (CHUNK, CODES, KNOWN, CHANGED):
+            self.session.execute(text(f"DROP TABLE IF EXISTS {name}"))
+
+    def _supersede(self) -> int:
         """Move every pending older revision of a factor that got a new one to superseded."""
-        known = table(KNOWN, column("factor_pk"), column("number"))
+        changed = table(CHANGED, column("factor_pk"))
         pending = (
             self.session.execute(
                 select(FactorRevision)
                 .where(
-                    FactorRevision.factor_pk.in_(
-                        select(known.c.factor_pk).where(known.c.number.is_not(None))
-                    ),
+                    FactorRevision.factor_pk.in_(select(changed.c.factor_pk)),
                     FactorRevision.status.in_(SUPERSEDABLE),
-                    (FactorRevision.batch_id.is_(None)) | (FactorRevision.batch_id != batch_id),
+                    (FactorRevision.batch_id.is_(None))
+                    | (FactorRevision.batch_id != self.target.batch_id),
                 )
                 .order_by(FactorRevision.id)
                 .with_for_update()
@@ -314,6 +409,12 @@ class Stage:
             .all()
         )
         for revision in pending:
-            lifecycle.apply(self.session, revision, "supersede", actor=actor, batch=batch_id)
+            lifecycle.apply(
+                self.session,
+                revision,
+                "supersede",
+                actor=self.target.actor,
+                batch=self.target.batch_id,
+            )
         self.session.flush()
         return len(pending)

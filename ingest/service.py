@@ -29,12 +29,13 @@ import json
 import statistics
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, BinaryIO
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from factordb import audit
@@ -117,7 +118,31 @@ def _again(batch: IngestBatch) -> dict[str, Any]:
     return report
 
 
+def _medians(session: Session) -> dict[tuple[str, str], tuple[float, int]]:
+    """Median and count of the current approved values per (node, dimension), read once."""
+    current = (
+        select(FactorRevision.classification, FactorRevision.dimension, FactorRevision.value)
+        .join(Factor, Factor.current_revision_id == FactorRevision.id)
+        .subquery()
+    )
+    if session.get_bind().dialect.name == "postgresql":
+        rows = session.execute(
+            select(
+                current.c.classification,
+                current.c.dimension,
+                func.percentile_cont(0.5).within_group(current.c.value),
+                func.count(),
+            ).group_by(current.c.classification, current.c.dimension)
+        )
+        return {(node, dim): (float(median), int(count)) for node, dim, median, count in rows}
+    values: dict[tuple[str, str], list[float]] = {}
+    for node, dimension, value in session.execute(select(current)):
+        values.setdefault((node, dimension), []).append(value)
+    return {k: (statistics.median(v), len(v)) for k, v in values.items()}
+
+
 def _reference(session: Session, provider: str) -> Any:
+    """Everything validation reads from the registry, read before the loader takes over."""
     from ingest.validate import Reference
 
     nodes = {
@@ -125,24 +150,13 @@ def _reference(session: Session, provider: str) -> Any:
         for n in session.execute(select(ClassificationNode)).scalars()
     }
     geographies = frozenset(session.execute(select(Geography.code)).scalars())
-
-    def medians(codes: set[str]) -> dict[tuple[str, str], tuple[float, int]]:
-        values: dict[tuple[str, str], list[float]] = {}
-        rows = session.execute(
-            select(FactorRevision.classification, FactorRevision.dimension, FactorRevision.value)
-            .join(Factor, Factor.current_revision_id == FactorRevision.id)
-            .where(FactorRevision.classification.in_(sorted(codes)))
-        )
-        for node, dimension, value in rows:
-            values.setdefault((node, dimension), []).append(value)
-        return {k: (statistics.median(v), len(v)) for k, v in values.items()}
-
+    medians = _medians(session)
     return Reference(
         provider=provider,
         nodes=nodes,
         geographies=geographies,
         year_max=datetime.now(UTC).year + 1,
-        medians=medians,
+        medians=lambda codes: {k: v for k, v in medians.items() if k[0] in codes},
     )
 
 
@@ -180,7 +194,7 @@ def ingest_file(
     `origin` (importers) gives the source file's sha256, a line map back to the source
     file, warnings of its own (rows it skipped) and an `import` section for the report.
     """
-    from ingest.load import Stage, lock_provider
+    from ingest.load import Loader, Target, lock_provider
     from ingest.reader import inspect_file, open_csv
     from ingest.validate import ChunkValidator, stage_frame
 
@@ -201,9 +215,20 @@ def ingest_file(
     if known is not None:
         return _again(known)
 
+    batch_id = batch_id_for(caller.organisation, file_sha256)
+    now = datetime.now(UTC)
+    target = Target(
+        organisation_id=caller.organisation_id,
+        provider=caller.organisation,
+        batch_id=batch_id,
+        submitted_by=caller.principal_id or None,
+        actor=_actor(caller),
+        now=now,
+    )
     report = _Report(settings.ingest_max_report_items)
     rows = 0
-    stage: Stage | None = None
+    loader: Loader | None = None
+    locked = False
     if facts.encoding is None:
         report.error(facts.bad_line, None, None, "the file is neither UTF-8 nor GB18030 text")
     else:
@@ -217,45 +242,49 @@ def ingest_file(
             report.error(None, None, None, "the file is empty")
         else:
             _check_header(opened.header, opened.header_line, report)
-            validator = None
             if not report.errors_total:
                 validator = ChunkValidator(
                     opened.header,
                     _reference(session, caller.organisation),
                     max_errors=settings.ingest_max_report_items,
                 )
-                stage = Stage(session)
+                lock_provider(session, caller.organisation_id)
+                locked = True
+                known = _find_batch(session, caller.organisation_id, file_sha256)
+                if known is not None:
+                    return _again(known)
+                loader = Loader(session, target)
+                batch = _batch_row(target, filename or path.name, file_sha256, source_format)
+                session.add(batch)
+                session.flush()
             width = len(opened.header)
-            for chunk in opened.chunks:
-                rows += len(chunk.frame) + len(chunk.ragged)
-                for line, cells in chunk.ragged:
-                    report.error(
-                        line, None, cells, f"the row has {cells} cells, the header {width}"
-                    )
-                if validator is None or stage is None:
-                    continue
-                result = validator.validate(chunk.frame)
-                report.add_errors(result.errors, len(result.errors) + result.errors_dropped)
-                report.add_warnings(result.warnings)
-                if report.errors_total:
-                    stage.append(result.codes)
-                    stage.append(result.rows[["line", "factor_code"]])
-                else:
-                    stage.append(stage_frame(result.rows))
-            if validator is not None:
-                late, dropped = validator.finish()
-                report.add_errors(late, len(late) + dropped)
+            with loader.pipeline() if loader else _discard() as send:
+                for chunk in opened.chunks:
+                    rows += len(chunk.frame) + len(chunk.ragged)
+                    for line, cells in chunk.ragged:
+                        report.error(
+                            line, None, cells, f"the row has {cells} cells, the header {width}"
+                        )
+                    if loader is None:
+                        continue
+                    result = validator.validate(chunk.frame)
+                    report.add_errors(result.errors, len(result.errors) + result.errors_dropped)
+                    report.add_warnings(result.warnings)
+                    send(result.codes, False)
+                    send(stage_frame(result.rows), not report.errors_total)
+                if loader is not None:
+                    late, dropped = validator.finish()
+                    report.add_errors(late, len(late) + dropped)
             for line, reason in opened.failure:
                 report.error(line, None, None, reason)
-            if stage is not None:
-                duplicates, total = stage.duplicates(settings.ingest_max_report_items)
+            if loader is not None:
+                duplicates, total = loader.duplicates(settings.ingest_max_report_items)
                 report.add_errors(duplicates, total)
             if rows == 0 and not report.errors_total:
                 report.error(None, None, None, "the file has a header but no data rows")
 
-    line_map = origin.get("lines")
     document: dict[str, Any] = {
-        "batch_id": batch_id_for(caller.organisation, file_sha256),
+        "batch_id": batch_id,
         "status": "rejected" if report.errors_total else "accepted",
         "rows": rows,
         "new_factors": 0,
@@ -273,38 +302,8 @@ def ingest_file(
     }
     if "import" in origin:
         document["import"] = origin["import"]
-
-    lock_provider(session, caller.organisation_id)
-    known = _find_batch(session, caller.organisation_id, file_sha256)
-    if known is not None:
-        if stage is not None:
-            stage.drop()
-        return _again(known)
-
-    now = datetime.now(UTC)
-    batch = IngestBatch(
-        id=document["batch_id"],
-        organisation_id=caller.organisation_id,
-        principal_id=caller.principal_id or None,
-        filename=(filename or path.name)[:500],
-        file_sha256=file_sha256,
-        source_format=source_format,
-        rows=rows,
-        status=document["status"],
-        report="{}",
-        created_at=now,
-    )
-    session.add(batch)
-    session.flush()
-    if document["status"] == "accepted" and stage is not None:
-        outcome = stage.load(
-            organisation_id=caller.organisation_id,
-            provider=caller.organisation,
-            batch_id=batch.id,
-            submitted_by=caller.principal_id or None,
-            actor=_actor(caller),
-            now=now,
-        )
+    if document["status"] == "accepted" and loader is not None:
+        outcome = loader.finish()
         report.add_warnings(outcome.warnings)
         document.update(
             new_factors=outcome.new_factors,
@@ -314,8 +313,17 @@ def ingest_file(
             warnings=sorted(report.warnings, key=lambda w: (w["line"] or 0, w["kind"])),
             warnings_total=report.warnings_total,
         )
-    if stage is not None:
-        stage.drop()
+    else:
+        if loader is not None:
+            loader.abandon()
+        if not locked:
+            lock_provider(session, caller.organisation_id)
+            known = _find_batch(session, caller.organisation_id, file_sha256)
+            if known is not None:
+                return _again(known)
+        batch = _batch_row(target, filename or path.name, file_sha256, source_format)
+        session.add(batch)
+    line_map = origin.get("lines")
     if line_map is not None:
         _to_source_lines(document, line_map)
     extra = origin.get("warnings") or []
@@ -324,14 +332,15 @@ def ingest_file(
         document["warnings"] = merged[: settings.ingest_max_report_items]
         document["warnings_total"] += len(extra)
     document["seconds"] = round(time.perf_counter() - started, 3)
+    batch.status, batch.rows = document["status"], rows
     batch.report = json.dumps(document, ensure_ascii=False, default=str)
     session.add(batch)
     session.flush()
     audit.record(
         session,
-        actor=_actor(caller),
+        actor=target.actor,
         action="batch.ingest",
-        subject=batch.id,
+        subject=batch_id,
         status=document["status"],
         rows=rows,
         new_factors=document["new_factors"],
@@ -341,6 +350,27 @@ def ingest_file(
         source_format=source_format,
     )
     return document
+
+
+@contextmanager
+def _discard() -> Iterator[Callable[[Any, bool], None]]:
+    """A `send` for files that fail before loading starts (header errors): rows are counted only."""
+    yield lambda rows, load: None
+
+
+def _batch_row(target: Any, filename: str, file_sha256: str, source_format: str) -> IngestBatch:
+    return IngestBatch(
+        id=target.batch_id,
+        organisation_id=target.organisation_id,
+        principal_id=target.submitted_by,
+        filename=filename.replace("\x00", "")[:500],
+        file_sha256=file_sha256,
+        source_format=source_format,
+        rows=0,
+        status="accepted",
+        report="{}",
+        created_at=target.now,
+    )
 
 
 def _to_source_lines(document: dict[str, Any], line_map: dict[int, int]) -> None:

@@ -30,6 +30,7 @@ from ingest.columns import (
     FLOAT_COLUMNS,
     INT_COLUMNS,
     STAGE_COLUMNS,
+    TEXT_COLUMNS,
 )
 from ingest.content import content_hashes
 from ingest.expectations import ChunkSuite, rules
@@ -224,6 +225,14 @@ class ChunkValidator:
             dropped += self._record(errors, index[positions], column, values, reason)
 
         clean = self._clean(raw)
+        for column in raw.columns.intersection(TEXT_COLUMNS):
+            if "\x00" in "".join(raw[column].tolist()):
+                flag(
+                    raw[column].str.contains("\x00", regex=False),
+                    column,
+                    "contains a NUL character",
+                )
+                clean[column] = clean[column].str.replace("\x00", "\ufffd", regex=False)
         typed = clean.copy()
         for column in FLOAT_COLUMNS + INT_COLUMNS:
             if column not in raw.columns:

@@ -124,6 +124,10 @@ ROW_CASES: dict[str, tuple[list[dict[str, Any] | str], list[tuple[int, str | Non
         [(0, "change_reason", "must be one of")],
     ),
     "name-too-long": ([{"name": LONG}], [(0, "name", "longer than 500")]),
+    "nul-character": (
+        [{"name": "bad\x00name", "comment": "\x00"}],
+        [(0, "name", "NUL"), (0, "comment", "NUL")],
+    ),
     "duplicate-code": (
         [{"factor_code": "twice"}, {"factor_code": "twice", "name": "again"}],
         [(1, "factor_code", "has it too")],

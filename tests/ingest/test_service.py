@@ -229,6 +229,21 @@ def test_duplicate_codes_are_found_across_chunks(
     assert counts(session)["revisions"] == 0
 
 
+def test_an_error_found_late_undoes_the_chunks_already_loaded(
+    db_url: str, write: Callable[..., Path]
+) -> None:
+    rows = [row(factor_code=f"f-{i}") for i in range(6)] + [row(geography="ATLANTIS")]
+    with session_scope(db_url) as s:
+        make_org(s, "cnbrc")
+        report = ingest_file(
+            s, path=write(rows), caller=operator_caller(s, org="cnbrc"), chunk_rows=2
+        )
+    with session_scope(db_url) as s:
+        after = counts(s)
+    assert [(e["line"], e["column"]) for e in report["errors"]] == [(8, "geography")]
+    assert (after["factors"], after["revisions"], after["batches"]) == (0, 0, 1)
+
+
 def test_each_provider_writes_only_its_own_factors(db_url: str, write: Callable[..., Path]) -> None:
     path_a, path_b = write([row()], name="a.csv"), write([row(value="30")], name="b.csv")
     with session_scope(db_url) as s:
