@@ -76,7 +76,8 @@ def _problem(loc: list[str | int], value: Any, code: str, reason: str) -> dict[s
     }
 
 
-def _parse_entries(revisions: list[Any], problems: list[dict[str, Any]]) -> list[_Entry]:
+def parse_entries(revisions: list[Any], problems: list[dict[str, Any]]) -> list[_Entry]:
+    """The well-formed entries; each malformed one (ID, share, duplicate) adds a problem."""
     if not isinstance(revisions, list) or not revisions:
         problems.append(
             _problem(["revisions"], revisions, "empty", "a manifest lists at least one revision")
@@ -215,7 +216,8 @@ def content_hash(
     return sha256_json({"snapshot_id": snapshot_id, "calculated_at": stamp, "revisions": pairs})
 
 
-def _check_declaration(declaration: Any, problems: list[dict[str, Any]]) -> None:
+def check_declaration(declaration: Any, problems: list[dict[str, Any]]) -> None:
+    """1–200 printable characters, not only spaces; otherwise adds a problem."""
     if not isinstance(declaration, str) or not declaration.strip():
         problems.append(
             _problem(["declaration"], declaration, "empty", "a declaration reference is required")
@@ -242,7 +244,7 @@ def validate(
 ) -> tuple[str, list[dict[str, Any]]]:
     """(full snapshot ID, entry rows) or ValidationFailed listing every problem."""
     problems: list[dict[str, Any]] = []
-    _check_declaration(declaration, problems)
+    check_declaration(declaration, problems)
     if calculated_at is not None and calculated_at > now + CLOCK_SKEW:
         problems.append(
             _problem(
@@ -264,7 +266,7 @@ def validate(
                 reason or "a snapshot reference is required",
             )
         )
-    entries = _parse_entries(revisions, problems)
+    entries = parse_entries(revisions, problems)
     rows = (
         _match_snapshot(session, snapshot_id, entries, problems) if snapshot_id and entries else []
     )

@@ -139,6 +139,14 @@ def pack_revisions(pack: dict[str, Any]) -> list[Any]:
     ]
 
 
+def declaration_of(pack: str, declaration: str | None, packs: int) -> str:
+    """The pack ID; else `declaration` for a single pack, `declaration/PACK` for several
+    (so the packs of one run never supersede each other)."""
+    if declaration is None:
+        return pack
+    return declaration if packs == 1 else f"{declaration}/{pack}"
+
+
 def cite_packs(
     document: dict[str, Any], *, key: str, declaration: str | None, database_url: str
 ) -> list[dict[str, Any]]:
@@ -158,13 +166,7 @@ def cite_packs(
                 s,
                 caller=who,
                 snapshot=document["snapshot_id"],
-                declaration=(
-                    pack["pack"]
-                    if declaration is None
-                    else declaration
-                    if len(packs) == 1
-                    else f"{declaration}/{pack['pack']}"
-                ),
+                declaration=declaration_of(pack["pack"], declaration, len(packs)),
                 revisions=pack_revisions(pack),
             ).document()
             for pack in packs

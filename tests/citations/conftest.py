@@ -7,6 +7,9 @@ service would leave them; their IDs are deterministic digests, not content hashe
 from __future__ import annotations
 
 import json
+import shutil
+import uuid
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from importlib.resources import files
@@ -17,11 +20,12 @@ from jsonschema import Draft202012Validator, FormatChecker
 from sqlalchemy import func, insert, select
 from sqlmodel import Session
 
-from factordb.db import session_scope
+from factordb.db import dispose_engine, session_scope
 from factordb.hashing import sha256_json
 from factordb.models import FactorRevision, Snapshot, SnapshotFactor
 from factordb.principals import Caller
 from snapshots.citations import record_manifest
+from tests.conftest import _pg_admin, _pg_url
 from tests.factories import make_caller, make_revision
 
 
@@ -159,3 +163,42 @@ def cite(
 def validator(name: str) -> Draft202012Validator:
     schema = json.loads(files("schemas").joinpath(name).read_text())
     return Draft202012Validator(schema, format_checker=FormatChecker())
+
+
+@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
+def module_db_url(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[str]:
+    """One migrated database per test module and dialect, for tests that only read."""
+    if request.param == "sqlite":
+        path = tmp_path_factory.mktemp("citations") / "module.sqlite3"
+        shutil.copyfile(request.getfixturevalue("sqlite_template"), path)
+        url = f"sqlite:///{path}"
+        yield url
+        dispose_engine(url)
+        return
+    template = request.getfixturevalue("pg_template")
+    name = f"fdb_cm_{uuid.uuid4().hex[:12]}"
+    with _pg_admin() as conn:
+        conn.execute(f'CREATE DATABASE "{name}" TEMPLATE "{template}"')
+    url = _pg_url(name)
+    yield url
+    dispose_engine(url)
+    with _pg_admin() as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def cite_everyone(session: Session, world: World) -> World:
+    """A-1 (oem-a: ncm811, grid), B-1 (oem-b: lfp; oem-a: grid), B-2 (oem-b: grid)."""
+    cite(session, world, "oem-a", "A-1", ["ncm811@1", "grid@1"])
+    cite(session, world, "oem-b", "B-1", ["lfp@1"])
+    cite(session, world, "oem-b", "B-2", ["grid@1"])
+    cite(session, world, "oem-a", "B-1", ["grid@1"])
+    return world
+
+
+@pytest.fixture(scope="module")
+def read_only(module_db_url: str) -> tuple[str, World]:
+    """The world with `cite_everyone`'s manifests, committed once; tests must not write."""
+    with session_scope(module_db_url) as s:
+        return module_db_url, cite_everyone(s, build_world(s))

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from api.cli.citations import declaration_of
 from factordb.db import session_scope
 from tests.citations.conftest import validator
 from tests.console import Result, run
@@ -54,11 +55,10 @@ def _calc(db_url: str, registry: dict[str, str], *args: str, key: str | None = N
     )
 
 
-def test_cite_records_the_packs_revisions_with_shares_once(
+def test_cite_records_each_pack_once_and_its_provider_sees_the_declaration(
     db_url: str, registry: dict[str, str]
 ) -> None:
     first = _calc(db_url, registry, "--key", registry["accountant"], "--json")
-    again = _calc(db_url, registry, "--key", registry["accountant"], "--json")
     assert first.code == 0, first.stderr
     validator("calc-output.json").validate(first.json())
     (manifest,) = first.json()["citation_manifests"]
@@ -72,18 +72,21 @@ def test_cite_records_the_packs_revisions_with_shares_once(
         ("cnbrc:ncm811-cam@1", pytest.approx(3000 / 3035, abs=1e-6)),
         ("cnbrc:truck-diesel-40t@1", pytest.approx(35 / 3035, abs=1e-6)),
     ]
-    (repeated,) = again.json()["citation_manifests"]
-    assert (repeated["manifest"], repeated["created"]) == (manifest["manifest"], False)
-
-
-def test_cite_says_so_on_stderr_and_the_provider_sees_the_declaration(
-    db_url: str, registry: dict[str, str]
-) -> None:
-    result = _calc(db_url, registry, "--declaration", "DECL-7", key=registry["accountant"])
-    assert result.code == 0, result.stderr
-    assert "cited: DECL-7 → manifest" in result.stderr
+    again = _calc(db_url, registry, key=registry["accountant"])
+    assert again.code == 0, again.stderr
+    assert f"cited: PACK-CITE → manifest {manifest['manifest']} already recorded" in again.stderr
     seen = run("citations", "--key", registry["provider"], "--json", db_url=db_url).json()
-    assert {d["declaration"] for d in seen["details"]} == {"DECL-7"}
+    assert {(d["declaration"], d["manifest"]) for d in seen["details"]} == {
+        ("PACK-CITE", manifest["manifest"])
+    }
+
+
+@pytest.mark.parametrize(
+    ("declaration", "packs", "expected"),
+    [(None, 1, "PACK-1"), ("DECL-7", 1, "DECL-7"), ("DECL-7", 3, "DECL-7/PACK-1")],
+)
+def test_declaration_of_each_pack(declaration: str | None, packs: int, expected: str) -> None:
+    assert declaration_of("PACK-1", declaration, packs) == expected
 
 
 @pytest.mark.parametrize(

@@ -75,9 +75,7 @@ def test_key_from_the_environment_and_a_table_without_json(db_url: str, cited: W
     ("who", "args", "message"),
     [
         ("tuv", [], "names the declaration"),
-        ("expert", [], "not visible to the expert role"),
         ("cnbrc", ["--since", "last week"], "invalid --since"),
-        ("cnbrc", ["--snapshot", "2099.9"], "no snapshot"),
     ],
 )
 def test_errors_are_one_line(
