@@ -28,7 +28,7 @@ from snapshots.fileformat import (
     read_manifest,
     write_parquet,
 )
-from snapshots.hashing import content_id, strictly_sorted
+from snapshots.hashing import content_id
 from snapshots.resolve import get_snapshot
 
 FORMATS = ("parquet", "csv")
@@ -42,16 +42,45 @@ def cache_dir() -> Path:
     return Path(base) / "factordb" / "snapshots"
 
 
-def content_id_of(table: pa.Table, tree: str) -> str:
-    import duckdb
+class SortedRows:
+    """A snapshot's rows sorted by factor in a private DuckDB table, hashed and written from there.
 
-    con = duckdb.connect()
-    try:
-        con.register("snapshot_rows", table)
-        presorted = strictly_sorted(table["factor"])
-        return content_id(con, "SELECT * FROM snapshot_rows", tree, presorted=presorted)[0]
-    finally:
-        con.close()
+    Sorting once serves both the hash (whose lines then stream in scan order) and the
+    Parquet writer. Factor IDs are unique in what the registry hands over (one row per
+    factor), so the sorted order is strict.
+    """
+
+    TABLE = "snapshot_rows"
+
+    def __init__(self, table: pa.Table) -> None:
+        import duckdb
+
+        self.con = duckdb.connect()
+        self.con.execute("SET preserve_insertion_order = true")
+        self.con.register("raw_rows", table)
+        self.con.execute(f"CREATE TABLE {self.TABLE} AS SELECT * FROM raw_rows ORDER BY factor")
+        self.con.unregister("raw_rows")
+        self.count = table.num_rows
+
+    def content_id(self, tree: str) -> str:
+        return content_id(self.con, f"SELECT * FROM {self.TABLE}", tree, presorted=True)[0]
+
+    def write(self, snapshot: Snapshot) -> Path:
+        """Write the Parquet export of `snapshot` into the cache."""
+        path = cache_dir() / f"{snapshot.id}.parquet"
+        write_parquet(
+            self.con, f"SELECT * FROM {self.TABLE}", path, manifest_of(snapshot), presorted=True
+        )
+        return path
+
+    def close(self) -> None:
+        self.con.close()
+
+    def __enter__(self) -> SortedRows:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.close()
 
 
 def manifest_of(snapshot: Snapshot) -> dict[str, str]:
@@ -64,20 +93,6 @@ def manifest_of(snapshot: Snapshot) -> dict[str, str]:
         rows=snapshot.factor_count,
         tree=snapshot.tree,
     )
-
-
-def write_cached(table: pa.Table, snapshot: Snapshot) -> Path:
-    """Write the Parquet export of `snapshot` from its rows into the cache."""
-    import duckdb
-
-    path = cache_dir() / f"{snapshot.id}.parquet"
-    con = duckdb.connect()
-    try:
-        con.register("snapshot_rows", table)
-        write_parquet(con, "SELECT * FROM snapshot_rows", path, manifest_of(snapshot))
-    finally:
-        con.close()
-    return path
 
 
 def _cached_parquet(session: Session, snapshot: Snapshot) -> Path:
@@ -93,13 +108,15 @@ def _cached_parquet(session: Session, snapshot: Snapshot) -> Path:
         "(SELECT factor_pk, revision_pk FROM snapshot_factor "
         f"WHERE snapshot_id = '{_checked_id(snapshot.id)}')",
     )
-    computed = content_id_of(table, snapshot.tree)
-    if computed != snapshot.id:
-        raise SnapshotMismatch(
-            f"the registry's rows of snapshot {snapshot.id} hash to {computed}; "
-            "the registry is damaged"
-        )
-    return write_cached(table, snapshot)
+    with SortedRows(table) as frozen:
+        del table
+        computed = frozen.content_id(snapshot.tree)
+        if computed != snapshot.id:
+            raise SnapshotMismatch(
+                f"the registry's rows of snapshot {snapshot.id} hash to {computed}; "
+                "the registry is damaged"
+            )
+        return frozen.write(snapshot)
 
 
 def _cached_csv(session: Session, snapshot: Snapshot) -> Path:

@@ -176,9 +176,13 @@ def parse_tree(text: str) -> dict[str, list[dict[str, Any]]]:
     return tree
 
 
-def write_parquet(con: Any, relation_sql: str, out: Path, meta: Mapping[str, str]) -> None:
+def write_parquet(
+    con: Any, relation_sql: str, out: Path, meta: Mapping[str, str], *, presorted: bool = False
+) -> None:
     """Write `relation_sql` (a DuckDB query yielding `COLUMNS`) to `out`, sorted by factor.
 
+    `presorted` promises the relation already yields rows in factor order (a table
+    filled by an ORDER BY, scanned with insertion order preserved), so no sort is run.
     Writes to a temporary sibling and renames, so a reader never sees half a file.
     """
     out.parent.mkdir(parents=True, exist_ok=True)
@@ -187,7 +191,7 @@ def write_parquet(con: Any, relation_sql: str, out: Path, meta: Mapping[str, str
     columns = ", ".join(f'"{name}"' for name in COLUMN_NAMES)
     try:
         con.execute(
-            f"COPY (SELECT {columns} FROM ({relation_sql}) ORDER BY factor) "
+            f"COPY (SELECT {columns} FROM ({relation_sql}){'' if presorted else ' ORDER BY factor'}) "
             f"TO {_sql_text(str(tmp))} (FORMAT parquet, COMPRESSION zstd, KV_METADATA {{{kv}}})"
         )
         tmp.replace(out)

@@ -7,7 +7,8 @@ them through its own cursor. Either way no ORM object is built per factor.
 
 from __future__ import annotations
 
-import io
+import os
+import threading
 from typing import Any
 
 import pyarrow as pa
@@ -25,6 +26,7 @@ SELECT_LIST = ", ".join(
     f"{_FROM_REVISION.get(name, 'r.' + name)} AS {name}" for name in COLUMN_NAMES
 )
 BATCH = 50_000
+PIPE_BUFFER = 1 << 20
 
 
 def frozen_rows_sql(pairs: str) -> str:
@@ -38,39 +40,53 @@ def frozen_rows_sql(pairs: str) -> str:
 
 
 def fetch(session: Session, pairs: str) -> pa.Table:
-    """Every row of `frozen_rows_sql(pairs)`, sorted by factor ID in byte order."""
+    """Every row of `frozen_rows_sql(pairs)`, in no particular order (DuckDB sorts them)."""
     connection = session.connection()
     raw = connection.connection.driver_connection
     if connection.dialect.name == "postgresql":
-        return _fetch_postgresql(raw, frozen_rows_sql(pairs) + ' ORDER BY f.factor_id COLLATE "C"')
-    return _fetch_sqlite(raw, frozen_rows_sql(pairs) + " ORDER BY f.factor_id")
+        return _fetch_postgresql(raw, frozen_rows_sql(pairs))
+    return _fetch_sqlite(raw, frozen_rows_sql(pairs))
 
 
 def _fetch_postgresql(raw: Any, query: str) -> pa.Table:
+    """COPY out on a thread, into a pipe that Arrow's (threaded) CSV reader parses as it comes.
+
+    PostgreSQL produces rows while Arrow parses them, on two cores, and the CSV text is
+    never held whole in memory.
+    """
     import pyarrow.csv as pacsv
 
-    buffer = io.BytesIO()
-    with raw.cursor() as cursor:
-        cursor.execute("SET LOCAL extra_float_digits = 1")
-        cursor.execute("SET LOCAL datestyle = 'ISO, YMD'")
-        # FORCE_QUOTE: an empty string is "" and a NULL stays bare, so they stay apart.
-        with cursor.copy(f"COPY ({query}) TO STDOUT (FORMAT csv, FORCE_QUOTE *)") as copy:
-            for chunk in copy:
-                buffer.write(chunk)
-    size = buffer.tell()
-    if size == 0:
-        return SCHEMA.empty_table()
-    buffer.seek(0)
-    table = pacsv.read_csv(
-        buffer,
-        read_options=pacsv.ReadOptions(column_names=list(COLUMN_NAMES), block_size=1 << 24),
-        convert_options=pacsv.ConvertOptions(
-            column_types=SCHEMA,
-            strings_can_be_null=True,
-            quoted_strings_can_be_null=False,
-            null_values=[""],
-        ),
-    )
+    read_end, write_end = os.pipe()
+    failure: list[BaseException] = []
+    written = [0]
+
+    def produce() -> None:
+        try:
+            with os.fdopen(write_end, "wb", buffering=PIPE_BUFFER) as sink, raw.cursor() as cursor:
+                cursor.execute("SET LOCAL extra_float_digits = 1")
+                cursor.execute("SET LOCAL datestyle = 'ISO, YMD'")
+                # FORCE_QUOTE: an empty string is "" and a NULL stays bare, so they stay apart.
+                with cursor.copy(f"COPY ({query}) TO STDOUT (FORMAT csv, FORCE_QUOTE *)") as copy:
+                    for chunk in copy:
+                        sink.write(chunk)
+                        written[0] += len(chunk)
+        except BaseException as exc:  # re-raised on the caller's thread below
+            failure.append(exc)
+
+    producer = threading.Thread(target=produce, name="factordb-copy-out", daemon=True)
+    producer.start()
+    try:
+        with os.fdopen(read_end, "rb", buffering=PIPE_BUFFER) as source:
+            try:
+                table = pacsv.read_csv(source, read_options=_READ, convert_options=_CONVERT)
+            except pa.ArrowInvalid:
+                if failure or written[0]:
+                    raise
+                table = SCHEMA.empty_table()
+    finally:
+        producer.join()
+    if failure:
+        raise failure[0]
     return table.select(list(COLUMN_NAMES)).cast(SCHEMA)
 
 
@@ -93,3 +109,19 @@ def _fetch_sqlite(raw: Any, query: str) -> pa.Table:
     finally:
         cursor.close()
     return pa.Table.from_batches(batches, schema=SCHEMA)
+
+
+def _csv_options() -> tuple[Any, Any]:
+    import pyarrow.csv as pacsv
+
+    read = pacsv.ReadOptions(column_names=list(COLUMN_NAMES), block_size=1 << 23)
+    convert = pacsv.ConvertOptions(
+        column_types=SCHEMA,
+        strings_can_be_null=True,
+        quoted_strings_can_be_null=False,
+        null_values=[""],
+    )
+    return read, convert
+
+
+_READ, _CONVERT = _csv_options()

@@ -59,50 +59,59 @@ def publish(session: Session, *, caller: Caller, label: str | None = None) -> di
         table = rows.fetch(session, FREEZE)
         if table.num_rows == 0:
             raise Conflict("nothing to publish: no factor has an approved revision")
-        tree = tree_json(reference.nodes(session), reference.geographies(session))
-        snapshot_id = exports.content_id_of(table, tree)
-        existing = session.get(Snapshot, snapshot_id)
-        if existing is not None:
-            return _publish_document(existing, created=False)
-        if label is not None:
-            _require_free_label(session, label)
-        latest = session.execute(
-            select(Snapshot).order_by(Snapshot.sequence.desc()).limit(1)
-        ).scalar_one_or_none()
-        snapshot = Snapshot(
-            id=snapshot_id,
-            sequence=(latest.sequence + 1) if latest else 1,
-            label=label,
-            parent=latest.id if latest else None,
-            factor_count=table.num_rows,
-            tree=tree,
-            published_at=datetime.now(UTC),
-            publisher_id=caller.principal_id or None,
-        )
-        session.add(snapshot)
-        session.flush()
-        session.execute(
-            text(
-                "INSERT INTO snapshot_factor (snapshot_id, factor_pk, revision_pk) "
-                f"SELECT :id, factor_pk, revision_pk FROM {FREEZE}"
-            ),
-            {"id": snapshot_id},
-        )
-        session.execute(update(Snapshot).where(Snapshot.id == snapshot_id).values(sealed=True))
-        session.flush()
-        audit.record(
-            session,
-            actor=caller.actor,
-            action="snapshot.publish",
-            subject=snapshot_id,
-            sequence=snapshot.sequence,
-            label=label,
-            factor_count=snapshot.factor_count,
-        )
-        exports.write_cached(table, snapshot)
-        return _publish_document(snapshot, created=True)
+        with exports.SortedRows(table) as frozen:
+            del table
+            return _publish_frozen(session, caller=caller, label=label, frozen=frozen)
     finally:
         session.execute(text(f"DROP TABLE IF EXISTS {FREEZE}"))
+
+
+def _publish_frozen(
+    session: Session, *, caller: Caller, label: str | None, frozen: exports.SortedRows
+) -> dict[str, Any]:
+    """Hash the frozen rows; return the existing snapshot or insert, fill and seal a new one."""
+    tree = tree_json(reference.nodes(session), reference.geographies(session))
+    snapshot_id = frozen.content_id(tree)
+    existing = session.get(Snapshot, snapshot_id)
+    if existing is not None:
+        return _publish_document(existing, created=False)
+    if label is not None:
+        _require_free_label(session, label)
+    latest = session.execute(
+        select(Snapshot).order_by(Snapshot.sequence.desc()).limit(1)
+    ).scalar_one_or_none()
+    snapshot = Snapshot(
+        id=snapshot_id,
+        sequence=(latest.sequence + 1) if latest else 1,
+        label=label,
+        parent=latest.id if latest else None,
+        factor_count=frozen.count,
+        tree=tree,
+        published_at=datetime.now(UTC),
+        publisher_id=caller.principal_id or None,
+    )
+    session.add(snapshot)
+    session.flush()
+    session.execute(
+        text(
+            "INSERT INTO snapshot_factor (snapshot_id, factor_pk, revision_pk) "
+            f"SELECT :id, factor_pk, revision_pk FROM {FREEZE}"
+        ),
+        {"id": snapshot_id},
+    )
+    session.execute(update(Snapshot).where(Snapshot.id == snapshot_id).values(sealed=True))
+    session.flush()
+    audit.record(
+        session,
+        actor=caller.actor,
+        action="snapshot.publish",
+        subject=snapshot_id,
+        sequence=snapshot.sequence,
+        label=label,
+        factor_count=snapshot.factor_count,
+    )
+    frozen.write(snapshot)
+    return _publish_document(snapshot, created=True)
 
 
 def _freeze(session: Session) -> None:
