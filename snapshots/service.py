@@ -55,15 +55,15 @@ def publish(session: Session, *, caller: Caller, label: str | None = None) -> di
     if session.get_bind().dialect.name == "postgresql":
         session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": PUBLISH_LOCK_KEY})
     _freeze(session)
-    try:
-        table = rows.fetch(session, FREEZE)
-        if table.num_rows == 0:
-            raise Conflict("nothing to publish: no factor has an approved revision")
-        with exports.SortedRows(table) as frozen:
-            del table
-            return _publish_frozen(session, caller=caller, label=label, frozen=frozen)
-    finally:
-        session.execute(text(f"DROP TABLE IF EXISTS {FREEZE}"))
+    table = rows.fetch(session, FREEZE)
+    if table.num_rows == 0:
+        raise Conflict("nothing to publish: no factor has an approved revision")
+    with exports.SortedRows(table) as frozen:
+        del table
+        document = _publish_frozen(session, caller=caller, label=label, frozen=frozen)
+    # On failure the rollback drops the temporary table with everything else.
+    session.execute(text(f"DROP TABLE {FREEZE}"))
+    return document
 
 
 def _publish_frozen(
