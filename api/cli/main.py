@@ -6,7 +6,7 @@ import sys
 
 import typer
 
-from api.cli import admin, calc, citations, ingest, review, serve, snapshots
+from api.cli import admin, calc, citations, demo, ingest, review, serve, snapshots
 
 app = typer.Typer(
     name="factordb",
@@ -20,6 +20,7 @@ app.add_typer(admin.org_app, name="org")
 app.add_typer(admin.key_app, name="key")
 app.add_typer(admin.audit_app, name="audit")
 app.command("serve")(serve.serve)
+app.command("demo")(demo.demo)
 app.add_typer(review.review_app, name="review")
 app.command("citations")(citations.citations)
 app.command("publish")(snapshots.publish)
