@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from api.cli.review import review_app
 from factordb.db import session_scope
 from review import service
@@ -11,13 +9,9 @@ from tests.console import Result, run
 from tests.factories import make_revision
 from tests.review.conftest import Member, Pool, make_batch, validator
 
-# The console script imports the area packages from the working tree (as pytest does),
-# also where the editable install predates them.
-ROOT = str(Path(__file__).resolve().parents[2])
-
 
 def review(db_url: str, who: Member, *args: str) -> Result:
-    return run("review", *args, db_url=db_url, env={"FACTORDB_KEY": who.key, "PYTHONPATH": ROOT})
+    return run("review", *args, db_url=db_url, env={"FACTORDB_KEY": who.key})
 
 
 def revisions(db_url: str, **kwargs: object) -> str:
@@ -95,9 +89,7 @@ def test_refused_request_is_one_error_line_and_no_document(db_url: str, seeded: 
 
 
 def test_revisions_and_batch_together_is_a_usage_error() -> None:
-    result = run(
-        "review", "approve", "cnbrc:x@1", "--batch", "b-1", "--key", "k", env={"PYTHONPATH": ROOT}
-    )
+    result = run("review", "approve", "cnbrc:x@1", "--batch", "b-1", "--key", "k")
     assert result.code == 2
     assert "give either REVISION arguments or --batch" in result.stderr
     assert result.stderr.strip().count("\n") == 0
