@@ -65,12 +65,42 @@ def _sql_type(name: str, dialect: str) -> str:
     return "TEXT"
 
 
+REVISION_COPY: tuple[str, ...] = (
+    "revision_id",
+    "factor_pk",
+    "number",
+    "organisation_id",
+    *CONTENT_FIELDS,
+    "change_reason",
+    "content_hash",
+    "batch_id",
+    "row_number",
+    "submitted_by",
+    "submitted_at",
+    "warnings",
+    "status",
+    "version",
+)
+_INTEGERS = frozenset(
+    {
+        "id",
+        "factor_pk",
+        "number",
+        "organisation_id",
+        "row_number",
+        "submitted_by",
+        "version",
+        "latest_number",
+    }
+)
+
+
 def _arrow_type(name: str) -> Any:
     import pyarrow as pa
 
     if name in STAGE_FLOAT:
         return pa.float64()
-    if name in STAGE_INT:
+    if name in STAGE_INT or name in _INTEGERS:
         return pa.int64()
     return pa.string()
 
@@ -104,7 +134,9 @@ class Loader:
         self.target = target
         self.dialect = session.get_bind().dialect.name
         self.loading = True
-        self.refused: DBAPIError | None = None
+        self.refused: Exception | None = None
+        # What the driver raises when used directly (COPY), beside SQLAlchemy's wrapper.
+        self.driver_error: type[Exception] = session.get_bind().dialect.dbapi.Error
         self.outcome = Outcome()
         stage = ", ".join(f"{c} {_sql_type(c, self.dialect)}" for c in STAGE_COLUMNS)
         suffix = " ON COMMIT DROP" if self.dialect == "postgresql" else ""
@@ -160,14 +192,18 @@ class Loader:
         if rows.empty:
             return
         self.loading = self.loading and load and "content_hash" in rows.columns
-        if not self.loading:
-            rows = rows[["line", "factor_code"]]
-        self.session.execute(text(f"DELETE FROM {CHUNK}"))
-        self._stage(CHUNK, rows[[c for c in STAGE_COLUMNS if c in rows.columns]])
-        self.session.execute(
-            text(f"INSERT INTO {CODES} (line, factor_code) SELECT line, factor_code FROM {CHUNK}")
-        )
-        if self.loading and self._repeats(int(rows["line"].min())):
+        first = int(rows["line"].min())
+        if self.dialect == "postgresql" or not self.loading:
+            self._stage(CODES, rows[["line", "factor_code"]])
+        else:
+            self._empty(CHUNK)
+            self._stage(CHUNK, rows[list(STAGE_COLUMNS)])
+            self.session.execute(
+                text(
+                    f"INSERT INTO {CODES} (line, factor_code) SELECT line, factor_code FROM {CHUNK}"
+                )
+            )
+        if self.loading and self._repeats(first):
             self.loading = False
         if not self.loading:
             return
@@ -178,9 +214,12 @@ class Loader:
         counts = (self.outcome.new_factors, self.outcome.new_revisions, self.outcome.unchanged)
         chunk = self.session.begin_nested()
         try:
-            self._register()
+            if self.dialect == "postgresql":
+                self._register_by_copy(rows)
+            else:
+                self._register()
             chunk.commit()
-        except DBAPIError as exc:
+        except (DBAPIError, self.driver_error) as exc:
             chunk.rollback()
             self.loading = False
             self.refused = exc
@@ -237,8 +276,14 @@ class Loader:
         )
         yield from result
 
+    def _empty(self, name: str) -> None:
+        """Empty a stage table; TRUNCATE on PostgreSQL, where DELETE would leave dead rows
+        that every later chunk scans again (temporary tables are never vacuumed)."""
+        verb = "TRUNCATE" if self.dialect == "postgresql" else "DELETE FROM"
+        self.session.execute(text(f"{verb} {name}"))
+
     def _write_known(self, known: list[tuple[int, int, int | None, str | None]]) -> None:
-        self.session.execute(text(f"DELETE FROM {KNOWN}"))
+        self._empty(KNOWN)
         if not known:
             return
         if self.dialect == "postgresql":
@@ -346,6 +391,138 @@ class Loader:
                 f" SELECT factor_pk FROM {KNOWN} WHERE number IS NOT NULL"
             )
         )
+
+    # -- PostgreSQL: straight into the registry by COPY ---------------------------------
+
+    def _known_factors(self, codes: list[str]) -> dict[str, tuple[Any, ...]]:
+        """This provider's factors among `codes`, with their latest and current revisions."""
+        rows = self.session.execute(
+            text(
+                "SELECT f.code, f.id, f.factor_id, f.latest_number, l.content_hash, l.value,"
+                " l.dimension, c.value, c.dimension FROM factor f"
+                " LEFT JOIN factor_revision l ON l.factor_pk = f.id AND l.number = f.latest_number"
+                " LEFT JOIN factor_revision c ON c.id = f.current_revision_id"
+                " WHERE f.organisation_id = :org AND f.code = ANY(:codes)"
+            ),
+            {"org": self.target.organisation_id, "codes": codes},
+        )
+        return {row[0]: tuple(row[1:]) for row in rows}
+
+    def _register_by_copy(self, rows: pd.DataFrame) -> None:
+        """Copy the chunk's factors and revisions into the registry tables themselves.
+
+        Validation already ran in Python, so the registry's own keys, foreign keys and
+        checks are the only stage left: new factors get IDs reserved from their sequence
+        and both tables are filled by `COPY`, as fast as PostgreSQL loads them.
+        """
+        target, outcome = self.target, self.outcome
+        known = self._known_factors(rows["factor_code"].tolist())
+        is_new = ~rows["factor_code"].isin(list(known)).to_numpy()
+        fresh = rows.loc[is_new]
+        revisions = []
+        if len(fresh):
+            ids = (
+                self.session.execute(
+                    text(
+                        "SELECT nextval(pg_get_serial_sequence('factor', 'id'))"
+                        " FROM generate_series(1, :n)"
+                    ),
+                    {"n": len(fresh)},
+                )
+                .scalars()
+                .all()
+            )
+            factor_ids = f"{target.provider}:" + fresh["factor_code"]
+            self._stage(
+                "factor",
+                pd.DataFrame(
+                    {
+                        "id": ids,
+                        "factor_id": factor_ids.to_numpy(),
+                        "organisation_id": target.organisation_id,
+                        "code": fresh["factor_code"].to_numpy(),
+                        "latest_number": 1,
+                        "created_at": target.now.isoformat(),
+                    }
+                ),
+            )
+            outcome.new_factors += len(fresh)
+            revisions.append(
+                fresh.assign(factor_pk=ids, number=1, revision_id=(factor_ids + "@1").to_numpy())
+            )
+        moved: list[tuple[int, int]] = []
+        changed: list[dict[str, Any]] = []
+        for item in rows.loc[~is_new].itertuples(index=False):
+            (
+                factor_pk,
+                factor_id,
+                latest,
+                latest_hash,
+                latest_value,
+                latest_dim,
+                cur_value,
+                cur_dim,
+            ) = known[item.factor_code]
+            if latest_hash == item.content_hash:
+                outcome.unchanged += 1
+                continue
+            number = latest + 1
+            reference, ref_dim = (
+                (cur_value, cur_dim) if cur_value is not None else (latest_value, latest_dim)
+            )
+            warnings = item.warnings
+            detail = (
+                plausibility.power_of_ten(item.value, reference)
+                if ref_dim == item.dimension
+                else None
+            )
+            if detail:
+                items = [*json.loads(warnings), {"kind": "power_of_ten", "detail": detail}]
+                warnings = json.dumps(items, ensure_ascii=False)
+                outcome.warnings.append(
+                    {
+                        "line": item.line,
+                        "factor": factor_id,
+                        "kind": "power_of_ten",
+                        "detail": detail,
+                    }
+                )
+            moved.append((factor_pk, number))
+            changed.append(
+                {
+                    **item._asdict(),
+                    "factor_pk": factor_pk,
+                    "number": number,
+                    "revision_id": f"{factor_id}@{number}",
+                    "warnings": warnings,
+                }
+            )
+        if changed:
+            revisions.append(pd.DataFrame(changed))
+        if not revisions:
+            return
+        frame = pd.concat(revisions) if len(revisions) > 1 else revisions[0]
+        self._stage(
+            "factor_revision",
+            frame.assign(
+                organisation_id=target.organisation_id,
+                batch_id=target.batch_id,
+                submitted_by=target.submitted_by,
+                submitted_at=target.now.isoformat(),
+                status="submitted",
+                version=1,
+            ).rename(columns={"line": "row_number"})[list(REVISION_COPY)],
+        )
+        outcome.new_revisions += len(frame)
+        if moved:
+            with self._driver().cursor() as cursor:
+                cursor.executemany(
+                    "UPDATE factor SET latest_number = %s WHERE id = %s",
+                    [(number, pk) for pk, number in moved],
+                )
+                cursor.executemany(
+                    f"INSERT INTO {CHANGED} (factor_pk) VALUES (%s)", [(pk,) for pk, _ in moved]
+                )
 
     # -- the end ----------------------------------------------------------------------
 

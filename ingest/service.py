@@ -31,6 +31,7 @@ import tempfile
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, BinaryIO
@@ -175,6 +176,87 @@ def _check_header(header: list[str], line: int, report: _Report) -> None:
             report.error(line, name, None, "required column is missing")
 
 
+@dataclass
+class _Scan:
+    """What reading a file left: its row count, the loader holding its rows, its batch row,
+    or the batch that already holds this file (a concurrent upload won)."""
+
+    rows: int = 0
+    loader: Any = None
+    batch: IngestBatch | None = None
+    again: IngestBatch | None = None
+
+
+def _scan(
+    session: Session,
+    *,
+    path: Path,
+    encoding: str | None,
+    bad_line: int | None,
+    target: Any,
+    report: _Report,
+    chunk_rows: int,
+    on_progress: Progress | None,
+    row_of_batch: Callable[[], IngestBatch],
+) -> _Scan:
+    """Read, validate and stage the file chunk by chunk; errors go into `report`.
+
+    Loading starts (under the provider's lock, in the loader's savepoint) once the header
+    is right; the batch row is written first, as its revisions refer to it.
+    """
+    from ingest.load import Loader, lock_provider
+    from ingest.reader import open_csv
+    from ingest.validate import ChunkValidator, stage_frame
+
+    scan = _Scan(batch=row_of_batch())
+    if encoding is None:
+        report.error(bad_line, None, None, "the file is neither UTF-8 nor GB18030 text")
+        return scan
+    opened = open_csv(path, encoding, chunk_rows=chunk_rows, on_progress=on_progress)
+    if opened is None:
+        report.error(None, None, None, "the file is empty")
+        return scan
+    _check_header(opened.header, opened.header_line, report)
+    validator = None
+    if not report.errors_total:
+        validator = ChunkValidator(
+            opened.header,
+            _reference(session, target.provider),
+            max_errors=report.limit,
+        )
+        lock_provider(session, target.organisation_id)
+        scan.again = _find_batch(session, target.organisation_id, scan.batch.file_sha256)
+        if scan.again is not None:
+            return scan
+        scan.loader = Loader(session, target)
+        session.add(scan.batch)
+        session.flush()
+    width = len(opened.header)
+    with scan.loader.pipeline() if scan.loader else _discard() as send:
+        for chunk in opened.chunks:
+            scan.rows += len(chunk.frame) + len(chunk.ragged)
+            for line, cells in chunk.ragged:
+                report.error(line, None, cells, f"the row has {cells} cells, the header {width}")
+            if validator is None:
+                continue
+            result = validator.validate(chunk.frame)
+            report.add_errors(result.errors, len(result.errors) + result.errors_dropped)
+            report.add_warnings(result.warnings)
+            send(result.codes, False)
+            send(stage_frame(result.rows), not report.errors_total)
+        if validator is not None:
+            late, dropped = validator.finish()
+            report.add_errors(late, len(late) + dropped)
+    for line, reason in opened.failure:
+        report.error(line, None, None, reason)
+    if scan.loader is not None:
+        duplicates, total = scan.loader.duplicates(report.limit)
+        report.add_errors(duplicates, total)
+    if scan.rows == 0 and not report.errors_total:
+        report.error(None, None, None, "the file has a header but no data rows")
+    return scan
+
+
 def ingest_file(
     session: Session,
     *,
@@ -194,9 +276,8 @@ def ingest_file(
     `origin` (importers) gives the source file's sha256, a line map back to the source
     file, warnings of its own (rows it skipped) and an `import` section for the report.
     """
-    from ingest.load import Loader, Target, lock_provider
-    from ingest.reader import inspect_file, open_csv
-    from ingest.validate import ChunkValidator, stage_frame
+    from ingest.load import Target, lock_provider
+    from ingest.reader import inspect_file
 
     if caller.role != "provider":
         raise PermissionDenied(f"only a provider uploads factor batches; the key is {caller.role}")
@@ -226,63 +307,20 @@ def ingest_file(
         now=now,
     )
     report = _Report(settings.ingest_max_report_items)
-    rows = 0
-    loader: Loader | None = None
-    locked = False
-    if facts.encoding is None:
-        report.error(facts.bad_line, None, None, "the file is neither UTF-8 nor GB18030 text")
-    else:
-        opened = open_csv(
-            path,
-            facts.encoding,
-            chunk_rows=chunk_rows or settings.ingest_chunk_rows,
-            on_progress=on_progress,
-        )
-        if opened is None:
-            report.error(None, None, None, "the file is empty")
-        else:
-            _check_header(opened.header, opened.header_line, report)
-            if not report.errors_total:
-                validator = ChunkValidator(
-                    opened.header,
-                    _reference(session, caller.organisation),
-                    max_errors=settings.ingest_max_report_items,
-                )
-                lock_provider(session, caller.organisation_id)
-                locked = True
-                known = _find_batch(session, caller.organisation_id, file_sha256)
-                if known is not None:
-                    return _again(known)
-                loader = Loader(session, target)
-                batch = _batch_row(target, filename or path.name, file_sha256, source_format)
-                session.add(batch)
-                session.flush()
-            width = len(opened.header)
-            with loader.pipeline() if loader else _discard() as send:
-                for chunk in opened.chunks:
-                    rows += len(chunk.frame) + len(chunk.ragged)
-                    for line, cells in chunk.ragged:
-                        report.error(
-                            line, None, cells, f"the row has {cells} cells, the header {width}"
-                        )
-                    if loader is None:
-                        continue
-                    result = validator.validate(chunk.frame)
-                    report.add_errors(result.errors, len(result.errors) + result.errors_dropped)
-                    report.add_warnings(result.warnings)
-                    send(result.codes, False)
-                    send(stage_frame(result.rows), not report.errors_total)
-                if loader is not None:
-                    late, dropped = validator.finish()
-                    report.add_errors(late, len(late) + dropped)
-            for line, reason in opened.failure:
-                report.error(line, None, None, reason)
-            if loader is not None:
-                duplicates, total = loader.duplicates(settings.ingest_max_report_items)
-                report.add_errors(duplicates, total)
-            if rows == 0 and not report.errors_total:
-                report.error(None, None, None, "the file has a header but no data rows")
-
+    scan = _scan(
+        session,
+        path=path,
+        encoding=facts.encoding,
+        bad_line=facts.bad_line,
+        target=target,
+        report=report,
+        chunk_rows=chunk_rows or settings.ingest_chunk_rows,
+        on_progress=on_progress,
+        row_of_batch=lambda: _batch_row(target, filename or path.name, file_sha256, source_format),
+    )
+    if scan.again is not None:
+        return _again(scan.again)
+    rows, loader = scan.rows, scan.loader
     document: dict[str, Any] = {
         "batch_id": batch_id,
         "status": "rejected" if report.errors_total else "accepted",
@@ -313,16 +351,15 @@ def ingest_file(
             warnings=sorted(report.warnings, key=lambda w: (w["line"] or 0, w["kind"])),
             warnings_total=report.warnings_total,
         )
+    elif loader is not None:
+        loader.abandon()
+        session.add(scan.batch)
     else:
-        if loader is not None:
-            loader.abandon()
-        if not locked:
-            lock_provider(session, caller.organisation_id)
-            known = _find_batch(session, caller.organisation_id, file_sha256)
-            if known is not None:
-                return _again(known)
-        batch = _batch_row(target, filename or path.name, file_sha256, source_format)
-        session.add(batch)
+        lock_provider(session, caller.organisation_id)
+        known = _find_batch(session, caller.organisation_id, file_sha256)
+        if known is not None:
+            return _again(known)
+        session.add(scan.batch)
     line_map = origin.get("lines")
     if line_map is not None:
         _to_source_lines(document, line_map)
@@ -332,6 +369,7 @@ def ingest_file(
         document["warnings"] = merged[: settings.ingest_max_report_items]
         document["warnings_total"] += len(extra)
     document["seconds"] = round(time.perf_counter() - started, 3)
+    batch = scan.batch
     batch.status, batch.rows = document["status"], rows
     batch.report = json.dumps(document, ensure_ascii=False, default=str)
     session.add(batch)

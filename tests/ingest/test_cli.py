@@ -11,13 +11,9 @@ from jsonschema import Draft202012Validator
 from factordb.db import session_scope
 from tests.console import run
 from tests.factories import make_org
-from tests.ingest.conftest import counts, row
+from tests.ingest.conftest import row
 
 SCHEMA = Draft202012Validator(json.loads(Path("schemas/ingest-report.json").read_text()))
-OEFDB = (
-    Path(__file__).resolve().parents[3]
-    / "shared/data/external/oefdb_OpenEmissionFactorsDB_29b66ea_2021-12.csv"
-)
 
 
 def test_ingest_prints_the_report_as_json_and_a_rejected_batch_exits_1(
@@ -42,18 +38,6 @@ def test_ingest_prints_the_report_as_json_and_a_rejected_batch_exits_1(
     assert rejected_json.json()["errors"] == [
         {"line": 1, "column": "colour", "value": "colour", "reason": "unknown column"}
     ]
-
-
-def test_import_maps_a_public_dataset_and_shows_what_it_skipped(db_url: str) -> None:
-    with session_scope(db_url) as s:
-        make_org(s, "oefdb")
-    result = run("import", "oefdb", str(OEFDB), "--org", "oefdb", db_url=db_url)
-    with session_scope(db_url) as s:
-        assert counts(s)["revisions"] == 800
-    assert result.code == 0, result.stderr
-    assert "import of Open Emission Factors DB (Climatiq)" in result.stdout
-    assert "800 of 1701 rows mapped, 901 skipped" in result.stdout
-    assert "per km" in result.stdout
 
 
 def test_an_unknown_organisation_or_dataset_is_one_error_line(

@@ -18,8 +18,9 @@ from jsonschema import Draft202012Validator
 from sqlalchemy import func, select
 
 from factordb.db import session_scope
+from factordb.errors import ValidationFailed
 from factordb.models import Factor
-from ingest.importers import import_dataset
+from ingest.importers import Regions, import_dataset, map_epa, map_oefdb
 from ingest.service import operator_caller
 from tests.factories import make_org
 from tests.ingest.conftest import revisions
@@ -123,3 +124,23 @@ def test_a_later_oefdb_release_proposes_revisions_and_flags_the_thousandfold_jum
     assert second["new_revisions"] > 0
     assert len(jumps) >= 5
     assert all(w["factor"].startswith("oefdb-waste:waste_type_") for w in jumps)
+
+
+def map_as_oefdb(path: Path) -> object:
+    return map_oefdb(path, Regions({"US", "CN"}))
+
+
+@pytest.mark.parametrize("name", sorted(p.name for p in DATA.glob("greet_*.csv")))
+@pytest.mark.parametrize(
+    ("mapping", "refusal"),
+    [
+        (map_as_oefdb, "not an Open Emission Factors DB file"),
+        (map_epa, "not a US EPA supply-chain"),
+    ],
+    ids=["oefdb", "epa"],
+)
+def test_files_of_other_datasets_are_refused_by_name_not_crashed_on(
+    name: str, mapping: Callable[[Path], object], refusal: str
+) -> None:
+    with pytest.raises(ValidationFailed, match=refusal):
+        mapping(DATA / name)
