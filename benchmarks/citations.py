@@ -227,7 +227,9 @@ def _percentiles(samples: list[float]) -> dict[str, float]:
     }
 
 
-def measure(url: str, *, iterations: int, seed: int) -> dict[str, Any]:
+def measure(
+    url: str, *, iterations: int, seed: int, only: list[str] | None = None
+) -> dict[str, Any]:
     from sqlalchemy import text
     from sqlalchemy.orm import Session
 
@@ -341,6 +343,8 @@ def measure(url: str, *, iterations: int, seed: int) -> dict[str, Any]:
     }
     results: dict[str, Any] = {}
     for name, case in cases.items():
+        if only and name not in only and name != "floor_session_and_select_1":
+            continue
         samples = []
         for i in range(iterations + 5):
             with session_scope(url) as session:
@@ -351,6 +355,8 @@ def measure(url: str, *, iterations: int, seed: int) -> dict[str, Any]:
                 samples.append(elapsed)
         results[name] = _percentiles(samples)
         print(f"  {name}: {results[name]}", file=sys.stderr)
+    if only:
+        return results
     with _pg(url) as pg:
         provider = rng.choice(providers).organisation_id
         started = time.perf_counter()
@@ -378,6 +384,7 @@ def main() -> None:
     parser.add_argument("--admin-url", default=ADMIN_URL)
     parser.add_argument("--keep", action="store_true", help="Keep the database afterwards.")
     parser.add_argument("--reuse", help="Measure an existing database (name) instead of loading.")
+    parser.add_argument("--only", help="Comma-separated case names to measure (default: all).")
     args = parser.parse_args()
     base = args.admin_url.rsplit("/", 1)[0].replace("postgresql://", "postgresql+psycopg://")
     name = args.reuse or f"fdb_bench_citations_{uuid.uuid4().hex[:8]}"
@@ -400,7 +407,8 @@ def main() -> None:
                 )
             )
         print("measuring", file=sys.stderr)
-        queries = measure(url, iterations=args.iterations, seed=args.seed)
+        only = args.only.split(",") if args.only else None
+        queries = measure(url, iterations=args.iterations, seed=args.seed, only=only)
         targets = {
             k: v["p95_ms"] < TARGET_MS
             for k, v in queries.items()
