@@ -28,6 +28,9 @@ DOCUMENTS: dict[tuple[str, str], str] = {
     ("GET", "/snapshots/{}"): "snapshot.json",
     ("GET", "/snapshots/{}/diff/{}"): "snapshot-diff.json",
     ("GET", "/citations"): "citation-report.json",
+    ("POST", "/citations"): "citation-record.json",
+    ("GET", "/citations/impact"): "citation-impact.json",
+    ("GET", "/citations/errata"): "citation-errata.json",
 }
 # Routes whose success body is not a JSON document described by a response model.
 RAW = {("GET", "/schemas/{}.json"), ("GET", "/snapshots/{}/export")}
