@@ -1,4 +1,7 @@
-"""`factordb publish` and `factordb snapshot …` through the installed console script."""
+"""`factordb snapshot export|verify|deprecate` through the installed console script.
+
+(Apart from test_cli_documents.py so the two pytest workers share the subprocesses.)
+"""
 
 from __future__ import annotations
 
@@ -10,7 +13,6 @@ from factordb.db import session_scope
 from factordb.principals import SYSTEM
 from snapshots import service
 from tests.console import run
-from tests.factories import make_revision
 from tests.snapshots.conftest import validate
 from tests.snapshots.content import seed
 
@@ -20,32 +22,6 @@ def _published(db_url: str, label: str = "v1") -> str:
         seed(s)
     with session_scope(db_url) as s:
         return service.publish(s, caller=SYSTEM, label=label)["snapshot_id"]
-
-
-def test_publish_list_show_and_diff_print_their_documents(db_url: str) -> None:
-    with session_scope(db_url) as s:
-        seed(s)
-    first = run("publish", "--label", "2025-Q1", "--json", db_url=db_url)
-    assert first.code == 0, first.stderr
-    validate(first.json(), "publish.json")
-    with session_scope(db_url) as s:
-        make_revision(s, org="cnbrc", code="ncm811-cam", value=27900.0)
-    second = run("publish", db_url=db_url)
-    assert second.code == 0, second.stderr
-    second_id = second.stdout.strip()
-    assert len(second_id) == 64
-    listed = run("snapshot", "list", "--json", db_url=db_url)
-    validate(listed.json(), "snapshot-list.json")
-    assert [i["sequence"] for i in listed.json()["items"]] == [1, 2]
-    shown = run("snapshot", "show", second_id[:10], "--json", db_url=db_url)
-    validate(shown.json(), "snapshot.json")
-    assert shown.json()["parent"] == first.json()["snapshot_id"]
-    diffed = run("snapshot", "diff", "2025-Q1", second_id, "--json", db_url=db_url)
-    validate(diffed.json(), "snapshot-diff.json")
-    assert diffed.json()["summary"]["suspected_unit_error"] == 1
-    table = run("snapshot", "diff", "2025-Q1", second_id, db_url=db_url)
-    assert "suspected_unit_error" in table.stdout
-    assert "cnbrc:ncm811-cam" in table.stdout
 
 
 def test_export_verifies_without_a_database_and_tampering_exits_1(
