@@ -6,7 +6,7 @@ from functools import lru_cache
 
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-DEFAULT_DATABASE_URL = "sqlite:///./factordb.sqlite3"
+from factordb.defaults import DEFAULT_DATABASE_URL
 
 
 class Settings(BaseSettings):

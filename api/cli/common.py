@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 from rich.console import Console
 
-from factordb.settings import DEFAULT_DATABASE_URL
+from factordb.defaults import DEFAULT_DATABASE_URL
 
 if TYPE_CHECKING:
     from sqlmodel import Session
