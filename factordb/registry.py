@@ -27,42 +27,11 @@ from factordb.models import (
 from factordb.pagination import decode_cursor, paginate
 from factordb.principals import Caller
 from factordb.reference import subtree_clause
+from factordb.revisions import CONTENT_FIELDS
 
 # A provider's own work in progress shows in its searches beside the approved factors.
 OPEN_STATUSES = ("submitted", "in_review", "changes_requested", "rejected")
-CONTENT_COLUMNS = (
-    "name",
-    "classification",
-    "geography",
-    "reference_year",
-    "technology",
-    "value",
-    "unit",
-    "dimension",
-    "original_value",
-    "original_unit",
-    "gwp_basis",
-    "co2_fossil",
-    "co2_biogenic",
-    "ch4_fossil",
-    "ch4_biogenic",
-    "n2o",
-    "uncertainty",
-    "gsd",
-    "sd",
-    "min",
-    "max",
-    "dqr_ter",
-    "dqr_ger",
-    "dqr_tir",
-    "dqr_p",
-    "valid_from",
-    "valid_to",
-    "source",
-    "source_url",
-    "license",
-    "comment",
-)
+CONTENT_COLUMNS = CONTENT_FIELDS
 SEARCH_COLUMNS = (
     FactorRevision.revision_id,
     FactorRevision.number,
