@@ -1,12 +1,17 @@
-"""Loading a batch: each chunk staged, then set-based SQL into the registry, in a savepoint.
+"""Loading a batch chunk by chunk, inside one savepoint of the caller's transaction.
 
-Each validated chunk is copied into a temporary stage table (`COPY` through psycopg on
-PostgreSQL, `executemany` on SQLite) and moved into `factor` and `factor_revision` by a
-few `INSERT … SELECT` statements. A worker thread does this while the caller's thread
-parses and validates the next chunk, so the database's work overlaps Python's. All of it
-happens inside one savepoint of the caller's transaction: when the file turns out to be
-invalid (a late error, a duplicate code), the savepoint is rolled back and the registry
-never saw the batch.
+A worker thread loads each validated chunk while the caller's thread parses and validates
+the next one, so the database's work overlaps Python's:
+
+- PostgreSQL: the chunk's new factors (IDs reserved from the sequence) and all its new
+  revisions are `COPY`-ed (psycopg) straight into `factor` and `factor_revision`; the
+  registry's own keys, foreign keys and checks are the last stage. Its factor codes are
+  copied into a temporary table that finds codes used twice in the file.
+- SQLite: the chunk goes into a temporary stage table (`executemany`) and on into the
+  registry by a few set-based `INSERT … SELECT` statements.
+
+When the file turns out to be invalid (a late error, a duplicate code), the savepoint is
+rolled back and the registry never saw the batch.
 
 Revision numbers come from `factor.latest_number`, read under a per-provider lock taken
 before the first read (`pg_advisory_xact_lock` on PostgreSQL; SQLite's write lock, taken
@@ -112,6 +117,13 @@ class Outcome:
     unchanged: int = 0
     superseded: int = 0
     warnings: list[dict[str, Any]] = field(default_factory=list)
+    warnings_total: int = 0
+    keep_warnings: int = 10_000
+
+    def warn(self, item: dict[str, Any]) -> None:
+        self.warnings_total += 1
+        if len(self.warnings) < self.keep_warnings:
+            self.warnings.append(item)
 
 
 @dataclass(frozen=True)
@@ -129,7 +141,7 @@ class Target:
 class Loader:
     """The batch's stage tables and its savepoint; `pipeline` feeds it chunk by chunk."""
 
-    def __init__(self, session: Session, target: Target) -> None:
+    def __init__(self, session: Session, target: Target, *, keep_warnings: int) -> None:
         self.session = session
         self.target = target
         self.dialect = session.get_bind().dialect.name
@@ -137,7 +149,7 @@ class Loader:
         self.refused: Exception | None = None
         # What the driver raises when used directly (COPY), beside SQLAlchemy's wrapper.
         self.driver_error: type[Exception] = session.get_bind().dialect.dbapi.Error
-        self.outcome = Outcome()
+        self.outcome = Outcome(keep_warnings=keep_warnings)
         stage = ", ".join(f"{c} {_sql_type(c, self.dialect)}" for c in STAGE_COLUMNS)
         suffix = " ON COMMIT DROP" if self.dialect == "postgresql" else ""
         for name, ddl in (
@@ -325,7 +337,7 @@ class Loader:
                     {"kind": "power_of_ten", "detail": detail},
                 ]
                 warnings = json.dumps(items, ensure_ascii=False)
-                outcome.warnings.append(
+                outcome.warn(
                     {"line": line, "factor": factor_id, "kind": "power_of_ten", "detail": detail}
                 )
             known.append((line, factor_pk, latest + 1, warnings))
@@ -479,7 +491,7 @@ class Loader:
             if detail:
                 items = [*json.loads(warnings), {"kind": "power_of_ten", "detail": detail}]
                 warnings = json.dumps(items, ensure_ascii=False)
-                outcome.warnings.append(
+                outcome.warn(
                     {
                         "line": item.line,
                         "factor": factor_id,

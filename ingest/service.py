@@ -89,10 +89,10 @@ class _Report:
         self.errors.extend(items[:room])
         self.errors_total += len(items) if total is None else total
 
-    def add_warnings(self, items: list[dict[str, Any]]) -> None:
+    def add_warnings(self, items: list[dict[str, Any]], total: int | None = None) -> None:
         room = max(self.limit - len(self.warnings), 0)
         self.warnings.extend(items[:room])
-        self.warnings_total += len(items)
+        self.warnings_total += len(items) if total is None else total
 
     def sorted_errors(self) -> list[dict[str, Any]]:
         order = {c: i for i, c in enumerate(COLUMNS)}
@@ -228,7 +228,7 @@ def _scan(
         scan.again = _find_batch(session, target.organisation_id, scan.batch.file_sha256)
         if scan.again is not None:
             return scan
-        scan.loader = Loader(session, target)
+        scan.loader = Loader(session, target, keep_warnings=report.limit)
         session.add(scan.batch)
         session.flush()
     width = len(opened.header)
@@ -244,6 +244,7 @@ def _scan(
             report.add_warnings(result.warnings)
             send(result.codes, False)
             send(stage_frame(result.rows), not report.errors_total)
+            del chunk, result  # the next chunk is read without this one's frames alive
         if validator is not None:
             late, dropped = validator.finish()
             report.add_errors(late, len(late) + dropped)
@@ -342,7 +343,7 @@ def ingest_file(
         document["import"] = origin["import"]
     if document["status"] == "accepted" and loader is not None:
         outcome = loader.finish()
-        report.add_warnings(outcome.warnings)
+        report.add_warnings(outcome.warnings, outcome.warnings_total)
         document.update(
             new_factors=outcome.new_factors,
             new_revisions=outcome.new_revisions,

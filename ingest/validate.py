@@ -305,6 +305,8 @@ class ChunkValidator:
                 for frame in frames:
                     frame[column] = frame[column].cat.set_categories(categories)
         window = pd.concat(frames) if len(frames) > 1 else frames[0]
+        del frames
+        self._categories = {c: {} for c in CATEGORICAL}  # bounded by the window, not the file
         dropped = 0
         for failure in self.suite.run(window):
             lines = [line for line in failure.lines if line in window.index]
