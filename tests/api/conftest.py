@@ -2,19 +2,16 @@
 
 from __future__ import annotations
 
-import shutil
-import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
-from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
 
 from api.app import create_app
 from api.openapi import api_routes
-from factordb.db import dispose_engine, session_scope
-from tests.conftest import _pg_admin, _pg_url
+from factordb.db import session_scope
+from tests.conftest import fresh_database
 from tests.factories import make_caller, make_revision
 
 ROLES = ("admin", "provider", "expert", "accountant", "verifier")
@@ -62,22 +59,8 @@ def matrix_url(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[str]:
     """One database per dialect for the whole matrix; its requests change nothing they read."""
-    if request.param == "sqlite":
-        path = Path(tmp_path_factory.mktemp("matrix")) / "matrix.sqlite3"
-        shutil.copyfile(request.getfixturevalue("sqlite_template"), path)
-        url = f"sqlite:///{path}"
+    with fresh_database(request, request.param, tmp_path_factory.mktemp("matrix")) as url:
         yield url
-        dispose_engine(url)
-        return
-    template = request.getfixturevalue("pg_template")
-    name = f"fdb_m_{uuid.uuid4().hex[:12]}"
-    with _pg_admin() as conn:
-        conn.execute(f'CREATE DATABASE "{name}" TEMPLATE "{template}"')
-    url = _pg_url(name)
-    yield url
-    dispose_engine(url)
-    with _pg_admin() as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 @pytest.fixture(scope="module")

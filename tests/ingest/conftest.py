@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import csv
 import io
-import shutil
-import uuid
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any
@@ -14,10 +12,9 @@ import pytest
 from sqlalchemy import func, select
 from sqlmodel import Session
 
-from factordb.db import dispose_engine
 from factordb.models import AuditEvent, Factor, FactorRevision, IngestBatch
 from factordb.principals import Caller
-from tests.conftest import _pg_admin, _pg_url
+from tests.conftest import fresh_database
 from tests.factories import make_caller
 
 HEADER = [
@@ -114,19 +111,5 @@ def shared_url(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[str]:
     """One database per dialect for a whole module whose tests never change each other's rows."""
-    if request.param == "sqlite":
-        path = Path(tmp_path_factory.mktemp("ingest")) / "shared.sqlite3"
-        shutil.copyfile(request.getfixturevalue("sqlite_template"), path)
-        url = f"sqlite:///{path}"
+    with fresh_database(request, request.param, tmp_path_factory.mktemp("ingest")) as url:
         yield url
-        dispose_engine(url)
-        return
-    template = request.getfixturevalue("pg_template")
-    name = f"fdb_i_{uuid.uuid4().hex[:12]}"
-    with _pg_admin() as conn:
-        conn.execute(f'CREATE DATABASE "{name}" TEMPLATE "{template}"')
-    url = _pg_url(name)
-    yield url
-    dispose_engine(url)
-    with _pg_admin() as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
