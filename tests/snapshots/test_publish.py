@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import shutil
 import threading
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -13,13 +11,13 @@ import pytest
 from sqlalchemy import func, select
 from sqlmodel import Session
 
-from factordb.db import dispose_engine, session_scope
+from factordb.db import session_scope
 from factordb.errors import Conflict, PermissionDenied, ValidationFailed
 from factordb.models import Snapshot, SnapshotFactor
 from factordb.principals import SYSTEM
 from snapshots import service
 from snapshots.hashing import reference_id
-from tests.conftest import _pg_admin, _pg_url
+from tests.conftest import fresh_database
 from tests.factories import make_caller, make_revision
 from tests.snapshots.conftest import validate
 from tests.snapshots.content import seed
@@ -28,19 +26,11 @@ from tests.snapshots.content import seed
 @pytest.fixture
 def both_dialects(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[list[str]]:
     """A fresh SQLite and a fresh PostgreSQL database, side by side in one test."""
-    sqlite_path = tmp_path / "side.sqlite3"
-    shutil.copyfile(request.getfixturevalue("sqlite_template"), sqlite_path)
-    name = f"fdb_t_{uuid.uuid4().hex[:12]}"
-    with _pg_admin() as conn:
-        conn.execute(
-            f'CREATE DATABASE "{name}" TEMPLATE "{request.getfixturevalue("pg_template")}"'
-        )
-    urls = [f"sqlite:///{sqlite_path}", _pg_url(name)]
-    yield urls
-    for url in urls:
-        dispose_engine(url)
-    with _pg_admin() as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    with (
+        fresh_database(request, "sqlite", tmp_path) as sqlite_url,
+        fresh_database(request, "postgresql", tmp_path) as pg_url,
+    ):
+        yield [sqlite_url, pg_url]
 
 
 def test_same_content_gives_the_same_id_on_sqlite_and_postgresql(
