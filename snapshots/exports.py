@@ -67,10 +67,12 @@ class SortedRows:
 
     def write(self, snapshot: Snapshot) -> Path:
         """Write the Parquet export of `snapshot` into the cache."""
-        path = cache_dir() / f"{snapshot.id}.parquet"
-        write_parquet(
-            self.con, f"SELECT * FROM {self.TABLE}", path, manifest_of(snapshot), presorted=True
-        )
+        return self.write_with(snapshot.id, manifest_of(snapshot))
+
+    def write_with(self, snapshot_id: str, meta: dict[str, str]) -> Path:
+        """Write the export with an already-built manifest (safe to run on another thread)."""
+        path = cache_dir() / f"{snapshot_id}.parquet"
+        write_parquet(self.con, f"SELECT * FROM {self.TABLE}", path, meta, presorted=True)
         return path
 
     def close(self) -> None:

@@ -5,6 +5,8 @@ Routes and commands call these (one call each). Services flush and never commit.
 
 from __future__ import annotations
 
+import threading
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -92,15 +94,22 @@ def _publish_frozen(
     )
     session.add(snapshot)
     session.flush()
-    session.execute(
-        text(
-            "INSERT INTO snapshot_factor (snapshot_id, factor_pk, revision_pk) "
-            f"SELECT :id, factor_pk, revision_pk FROM {FREEZE}"
-        ),
-        {"id": snapshot_id},
-    )
-    session.execute(update(Snapshot).where(Snapshot.id == snapshot_id).values(sealed=True))
-    session.flush()
+    # The database fills the snapshot while DuckDB writes its export on another core.
+    writer = _Background(frozen.write_with, snapshot_id, exports.manifest_of(snapshot))
+    try:
+        session.execute(
+            text(
+                "INSERT INTO snapshot_factor (snapshot_id, factor_pk, revision_pk) "
+                f"SELECT :id, factor_pk, revision_pk FROM {FREEZE}"
+            ),
+            {"id": snapshot_id},
+        )
+        session.execute(update(Snapshot).where(Snapshot.id == snapshot_id).values(sealed=True))
+        session.flush()
+    except BaseException:
+        writer.wait()  # the database's error is the one to report
+        raise
+    writer.result()
     audit.record(
         session,
         actor=caller.actor,
@@ -110,8 +119,32 @@ def _publish_frozen(
         label=label,
         factor_count=snapshot.factor_count,
     )
-    frozen.write(snapshot)
     return _publish_document(snapshot, created=True)
+
+
+class _Background:
+    """Run `work(*args)` on a thread; `result()` waits and re-raises its exception here."""
+
+    def __init__(self, work: Callable[..., Any], *args: Any) -> None:
+        self._outcome: list[Any] = []
+        self._thread = threading.Thread(target=self._run, args=(work, args), daemon=True)
+        self._thread.start()
+
+    def _run(self, work: Callable[..., Any], args: tuple[Any, ...]) -> None:
+        try:
+            self._outcome.append((True, work(*args)))
+        except BaseException as exc:  # handed to the caller by result()
+            self._outcome.append((False, exc))
+
+    def wait(self) -> None:
+        self._thread.join()
+
+    def result(self) -> Any:
+        self.wait()
+        ok, value = self._outcome[0]
+        if not ok:
+            raise value
+        return value
 
 
 def _freeze(session: Session) -> None:
