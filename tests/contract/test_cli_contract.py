@@ -19,7 +19,7 @@ from jsonschema import Draft202012Validator
 from tests.console import Result, run
 
 DEMO = Path(str(resources.files("factordb").joinpath("demo")))
-EXTERNAL = Path(__file__).resolve().parents[3] / "shared" / "data" / "external"
+EXTERNAL = Path(__file__).resolve().parents[1] / "data" / "external"
 
 
 def schema(name: str) -> Draft202012Validator:

@@ -10,8 +10,8 @@ from tests.factories import make_org
 from tests.ingest.conftest import counts
 
 OEFDB = (
-    Path(__file__).resolve().parents[3]
-    / "shared/data/external/oefdb_OpenEmissionFactorsDB_29b66ea_2021-12.csv"
+    Path(__file__).resolve().parents[1]
+    / "data/external/oefdb_OpenEmissionFactorsDB_29b66ea_2021-12.csv"
 )
 
 

@@ -25,7 +25,7 @@ from ingest.service import operator_caller
 from tests.factories import make_org
 from tests.ingest.conftest import revisions
 
-DATA = Path(__file__).resolve().parents[3] / "shared" / "data" / "external"
+DATA = Path(__file__).resolve().parents[1] / "data" / "external"
 SCHEMA = Draft202012Validator(json.loads(Path("schemas/ingest-report.json").read_text()))
 EPA_2021 = "epa_SupplyChainGHGEmissionFactors_v1.2_NAICS_CO2e_USD2021.csv"
 EPA_2022 = "epa_SupplyChainGHGEmissionFactors_v1.3.0_NAICS_CO2e_USD2022.csv"

@@ -21,7 +21,7 @@ from tests.conftest import _pg_admin, _pg_url
 from tests.factories import make_caller, make_org
 from tests.snapshots.conftest import validate
 
-DATA = Path(__file__).resolve().parents[3] / "shared" / "data" / "external"
+DATA = Path(__file__).resolve().parents[1] / "data" / "external"
 RELEASES = (
     "oefdb_OpenEmissionFactorsDB_466f97e_2022-04-14.csv",
     "oefdb_OpenEmissionFactorsDB_677c3be_2022-05-12.csv",
