@@ -62,7 +62,7 @@ def load_postgres(url: str, factors: int) -> str:
                 SELECT f.factor_id || '@{number}', f.id, {number}, f.organisation_id,
                        'Synthetic factor ' || f.code || ' ' || n.code,
                        n.code, g.code, 2015 + f.id % 10, NULL,
-                       round((1 + (f.id * 7919 % 1000) / 10.0)::numeric, 3)::float + {number - 1},
+                       round((1 + (f.id::bigint * 7919 % 1000) / 10.0)::numeric, 3)::float + {number - 1},
                        CASE n.dimension WHEN 'mass' THEN 'kg' WHEN 'energy' THEN 'kWh'
                             WHEN 'transport' THEN 't*km' ELSE 'item' END,
                        n.dimension, 1.0, 'kgCO2e/kg', 'AR6', 'Synthetic source ' || (f.id % 97),
