@@ -11,16 +11,17 @@ from api.routes import batches, citations, factors, health, meta, reference, rev
 from factordb import __version__
 from factordb.settings import get_settings
 
+# Routes are matched in this order, one pattern at a time: the hottest reads come first.
 ROUTERS = (
+    snapshots.router,
+    factors.router,
     health.router,
     reference.router,
-    factors.router,
     meta.router,
-    desk.router,
     reviews.router,
     citations.router,
-    snapshots.router,
     batches.router,
+    desk.router,
 )
 
 

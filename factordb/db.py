@@ -1,12 +1,16 @@
 """Engines and sessions for SQLite (embedded default) and PostgreSQL (psycopg 3).
 
 Services flush; the edge (CLI command, API dependency) commits through `session_scope`.
+Reads that need no transaction (the API's GET requests) use `read_session`: an
+autocommit connection from a second pool, so a lookup costs its own statements and no
+BEGIN/COMMIT round trips, and on SQLite never takes the write lock.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from typing import TypeVar
 
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
@@ -16,6 +20,7 @@ from sqlmodel import Session
 from factordb.errors import Conflict, DatabaseUnavailable, FactordbError, Immutable
 
 IMMUTABLE_MARK = "factordb-immutable"
+T = TypeVar("T")
 
 
 def normalise_url(url: str) -> str:
@@ -30,31 +35,53 @@ def is_sqlite(url: str) -> bool:
     return make_url(normalise_url(url)).get_backend_name() == "sqlite"
 
 
-_engines: dict[str, Engine] = {}
+_engines: dict[tuple[str, bool], Engine] = {}
 
 
-def get_engine(url: str) -> Engine:
-    """One engine (and pool) per database URL per process."""
+def get_engine(url: str, *, read_only: bool = False) -> Engine:
+    """One engine (and pool) per database URL per process, plus one for autocommit reads.
+
+    The write engine pings a pooled connection before use. The read engine does not:
+    its first statement of a request is retried once on a fresh connection instead
+    (`retry_disconnect`), which costs nothing while the database stays up.
+    """
     url = normalise_url(url)
-    engine = _engines.get(url)
+    engine = _engines.get((url, read_only))
     if engine is None:
-        if is_sqlite(url):
-            engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 60})
-            _configure_sqlite(engine)
-        else:
-            engine = create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20)
-        _engines[url] = engine
+        engine = _create_engine(url, read_only=read_only)
+        _engines[(url, read_only)] = engine
     return engine
 
 
+def _create_engine(url: str, *, read_only: bool) -> Engine:
+    if is_sqlite(url):
+        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 60})
+        _configure_sqlite(engine, read_only=read_only)
+        return engine
+    if read_only:
+        return create_engine(
+            url,
+            isolation_level="AUTOCOMMIT",
+            skip_autocommit_rollback=True,
+            pool_size=10,
+            max_overflow=20,
+        )
+    return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20)
+
+
 def dispose_engine(url: str) -> None:
-    engine = _engines.pop(normalise_url(url), None)
-    if engine is not None:
-        engine.dispose()
+    for read_only in (False, True):
+        engine = _engines.pop((normalise_url(url), read_only), None)
+        if engine is not None:
+            engine.dispose()
 
 
-def _configure_sqlite(engine: Engine) -> None:
-    """WAL, foreign keys, and BEGIN IMMEDIATE so writers queue instead of failing late."""
+def _configure_sqlite(engine: Engine, *, read_only: bool) -> None:
+    """WAL, foreign keys, and BEGIN IMMEDIATE so writers queue instead of failing late.
+
+    The read engine runs each statement in its own implicit transaction: WAL readers
+    never wait for the writer, and a read never takes the write lock.
+    """
 
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection, _record) -> None:  # type: ignore[no-untyped-def]
@@ -65,6 +92,9 @@ def _configure_sqlite(engine: Engine) -> None:
         cursor.execute("PRAGMA busy_timeout=60000")
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.close()
+
+    if read_only:
+        return
 
     @event.listens_for(engine, "begin")
     def _on_begin(connection) -> None:  # type: ignore[no-untyped-def]
@@ -92,6 +122,41 @@ def translate_db_error(exc: Exception) -> FactordbError:
     ):
         return Conflict("a concurrent change won; retry")
     return DatabaseUnavailable(f"database error: {message.splitlines()[0]}")
+
+
+def read_session(url: str) -> Session:
+    """A session on the autocommit read engine: no transaction, nothing to commit.
+
+    For requests that only read. Each statement sees the latest committed state, as
+    under PostgreSQL's READ COMMITTED anyway; snapshot contents never change at all.
+    Close it when done; wrap its work in `translating_errors`.
+    """
+    return Session(get_engine(url, read_only=True), expire_on_commit=False)
+
+
+@contextmanager
+def translating_errors() -> Iterator[None]:
+    """Driver errors raised inside become domain errors (`translate_db_error`)."""
+    try:
+        yield
+    except DBAPIError as exc:
+        raise translate_db_error(exc) from exc
+
+
+def retry_disconnect(session: Session, work: Callable[[], T]) -> T:
+    """Run a read-session request's first statement, once more if its connection was dead.
+
+    A pooled connection can outlive a database restart; the driver error marks it
+    invalidated, and nothing of the request has happened yet, so a retry on a fresh
+    connection is safe. This replaces a ping before every checkout.
+    """
+    try:
+        return work()
+    except DBAPIError as exc:
+        if not exc.connection_invalidated:
+            raise
+        session.rollback()
+        return work()
 
 
 @contextmanager

@@ -6,7 +6,7 @@ import hashlib
 import secrets
 from dataclasses import dataclass
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from factordb import audit
@@ -125,28 +125,31 @@ def create_key(
     return key
 
 
+_KEY_LOOKUP = (
+    select(Principal.id, Principal.organisation_id, Principal.role, Organisation.slug)
+    .join(Organisation, Organisation.id == Principal.organisation_id)
+    .where(Principal.key_hash == bindparam("key_hash"), Principal.revoked_at.is_(None))
+)
+_SPECIALTIES = select(ExpertSpecialty.node).where(
+    ExpertSpecialty.principal_id == bindparam("principal")
+)
+
+
 def authenticate(session: Session, key: str | None) -> Caller:
     if not key:
         raise AuthenticationFailed("an API key is required")
-    row = session.execute(
-        select(Principal, Organisation.slug)
-        .join(Organisation, Organisation.id == Principal.organisation_id)
-        .where(Principal.key_hash == hash_key(key.strip()), Principal.revoked_at.is_(None))
-    ).first()
+    # one prebuilt Core statement: this runs on every request
+    connection = session.connection()
+    row = connection.execute(_KEY_LOOKUP, {"key_hash": hash_key(key.strip())}).first()
     if row is None:
         raise AuthenticationFailed("unknown or revoked API key")
-    principal, slug = row
     # only experts carry specialties: other keys skip the round trip on every request
     specialties = (
-        tuple(
-            session.execute(
-                select(ExpertSpecialty.node).where(ExpertSpecialty.principal_id == principal.id)
-            ).scalars()
-        )
-        if principal.role == "expert"
+        tuple(connection.execute(_SPECIALTIES, {"principal": row.id}).scalars())
+        if row.role == "expert"
         else ()
     )
-    return Caller(principal.id, principal.organisation_id, slug, principal.role, specialties)
+    return Caller(row.id, row.organisation_id, row.slug, row.role, specialties)
 
 
 def require_role(caller: Caller, *roles: str) -> Caller:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from sqlalchemy import and_, or_, select
+from sqlalchemy import and_, bindparam, or_, select
 from sqlalchemy.orm import Session, aliased
 
 from factordb.errors import NotFound, ValidationFailed
@@ -190,10 +190,13 @@ def _summary(row: Any) -> dict[str, Any]:
 
 
 def _visible(caller: Caller) -> Any:
+    return _visibility(_is_owner_provider(caller), caller.organisation_id)
+
+
+def _visibility(owner: bool, organisation: Any) -> Any:
+    """Approved revisions, plus for a provider its own organisation's (`organisation`)."""
     approved = FactorRevision.status == "approved"
-    if _is_owner_provider(caller):
-        return or_(approved, FactorRevision.organisation_id == caller.organisation_id)
-    return approved
+    return or_(approved, FactorRevision.organisation_id == organisation) if owner else approved
 
 
 REVISION_COLUMNS = (
@@ -233,6 +236,15 @@ DETAIL = (
     .order_by(FactorRevision.number, Review.decided_at, Review.id)
 )
 
+# Prebuilt with bound parameters: SQLAlchemy caches their compiled form and cache key,
+# which for a one-row lookup costs more than the query itself when rebuilt per call.
+_DETAIL_APPROVED = DETAIL.where(
+    Factor.factor_id == bindparam("factor_id"), _visibility(False, None)
+)
+_DETAIL_FOR_PROVIDER = DETAIL.where(
+    Factor.factor_id == bindparam("factor_id"), _visibility(True, bindparam("organisation"))
+)
+
 
 def factor_detail(session: Session, *, caller: Caller, factor_id: str) -> dict[str, Any]:
     """The factor and every revision the caller may see, oldest first, with decisions.
@@ -242,7 +254,12 @@ def factor_detail(session: Session, *, caller: Caller, factor_id: str) -> dict[s
     query: revisions × their decisions (a handful of rows for any real factor).
     """
     parse_factor_id(factor_id)
-    rows = session.execute(DETAIL.where(Factor.factor_id == factor_id, _visible(caller))).all()
+    if _is_owner_provider(caller):
+        statement = _DETAIL_FOR_PROVIDER
+        params = {"factor_id": factor_id, "organisation": caller.organisation_id}
+    else:
+        statement, params = _DETAIL_APPROVED, {"factor_id": factor_id}
+    rows = session.connection().execute(statement, params).all()
     if not rows:
         raise NotFound(f"no factor {factor_id!r}")
     head = rows[0]

@@ -8,7 +8,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Response
 from pydantic import BaseModel, ConfigDict, Field
 
-from api.deps import AccountantCaller, CitationReader, ImpactReader, SessionDep
+from api.deps import AccountantCaller, CitationReader, ImpactReader, ReadSessionDep, SessionDep
 from snapshots import citations
 from snapshots.citation_schemas import CitationReport, ErrataReport, ImpactReport, ManifestRecord
 
@@ -100,7 +100,7 @@ def post_manifest(
     },
 )
 def report(
-    session: SessionDep,
+    session: ReadSessionDep,
     caller: CitationReader,
     factor: Annotated[str | None, Query(description="Factor ID.", max_length=260)] = None,
     snapshot: Annotated[
@@ -145,7 +145,7 @@ def report(
     responses={404: {"description": "An unknown snapshot."}},
 )
 def impact(
-    session: SessionDep,
+    session: ReadSessionDep,
     caller: ImpactReader,
     from_snapshot: Annotated[
         str, Query(alias="from", description="Snapshot A (ID, prefix, label).", max_length=128)
@@ -178,7 +178,7 @@ def impact(
     summary="Cited revisions since corrected",
 )
 def errata(
-    session: SessionDep, caller: AccountantCaller, cursor: Cursor = None, limit: Limit = None
+    session: ReadSessionDep, caller: AccountantCaller, cursor: Cursor = None, limit: Limit = None
 ) -> ErrataReport:
     """Revisions the key's organisation cites in current declarations that a newer
     approved revision with change reason `correction` or `unit_fix` superseded."""

@@ -6,7 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path, Query
 
-from api.deps import CurrentCaller, SessionDep
+from api.deps import CurrentCaller, ReadSessionDep
 from api.schemas import FactorDetail, FactorPage
 from factordb import registry
 
@@ -23,7 +23,7 @@ FACTOR_ID = r"^[a-z0-9][a-z0-9._-]{0,127}:[a-z0-9][a-z0-9._-]{0,127}$"
     responses={422: {"description": "An invalid or unknown filter, or a bad cursor."}},
 )
 def search(
-    session: SessionDep,
+    session: ReadSessionDep,
     caller: CurrentCaller,
     classification: Annotated[
         str | None,
@@ -82,7 +82,7 @@ def search(
     responses={404: {"description": "No such factor, or none the caller may see."}},
 )
 def detail(
-    session: SessionDep,
+    session: ReadSessionDep,
     caller: CurrentCaller,
     factor_id: Annotated[
         str,

@@ -3,7 +3,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 from pydantic import BaseModel
 
-from api.deps import CurrentCaller, SessionDep
+from api.deps import CurrentCaller, ReadSessionDep
 from factordb import reference
 
 router = APIRouter(tags=["reference"])
@@ -43,7 +43,7 @@ class GeographyList(BaseModel):
     responses={404: {"description": "No classification node `under`."}},
 )
 def classification(
-    session: SessionDep,
+    session: ReadSessionDep,
     _: CurrentCaller,
     under: Annotated[str | None, Query(description="Only this node and its subtree.")] = None,
 ) -> NodeList:
@@ -52,6 +52,6 @@ def classification(
 
 
 @router.get("/geographies", response_model=GeographyList)
-def geographies(session: SessionDep, _: CurrentCaller) -> GeographyList:
+def geographies(session: ReadSessionDep, _: CurrentCaller) -> GeographyList:
     """Every geography with its parent (province → regional grid → country → GLO)."""
     return GeographyList(items=[GeographyOut(**g) for g in reference.geographies(session)])

@@ -6,7 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path, Query
 
-from api.deps import CurrentCaller, ExpertCaller, ProviderCaller, SessionDep
+from api.deps import CurrentCaller, ExpertCaller, ProviderCaller, ReadSessionDep, SessionDep
 from review import service
 from review.schemas import DecisionIn, Decisions, ReviewQueue, RevisionDetail, Submissions
 
@@ -36,7 +36,7 @@ LimitQuery = Annotated[
     responses={404: {"description": "An unknown classification node or provider."}},
 )
 def review_queue(
-    session: SessionDep,
+    session: ReadSessionDep,
     caller: ExpertCaller,
     classification: Annotated[
         str | None, Query(description="Only this classification subtree.", max_length=200)
@@ -127,7 +127,7 @@ def withdraw_revision(
     responses={404: {"description": "No such revision, or one the caller may not see."}},
 )
 def get_revision(
-    session: SessionDep, caller: CurrentCaller, revision: RevisionPath
+    session: ReadSessionDep, caller: CurrentCaller, revision: RevisionPath
 ) -> RevisionDetail:
     """Approved revisions to any key; others to their provider, admins and the experts
     whose specialty covers them."""
@@ -141,7 +141,7 @@ def get_revision(
     responses={422: {"description": "An unknown status, or a bad cursor."}},
 )
 def list_submissions(
-    session: SessionDep,
+    session: ReadSessionDep,
     caller: ProviderCaller,
     status: Annotated[
         str | None, Query(description="Only revisions in this status.", max_length=20)

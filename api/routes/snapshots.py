@@ -18,7 +18,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Body, Path, Query, Request, Response, status
 from fastapi.responses import FileResponse
 
-from api.deps import AdminCaller, CurrentCaller, SessionDep
+from api.deps import AdminCaller, CurrentCaller, ReadSessionDep, SessionDep
 from factordb.identifiers import SNAPSHOT_ID_RE, SNAPSHOT_PREFIX_RE
 from snapshots import service
 from snapshots.schemas import (
@@ -99,7 +99,7 @@ def publish(
 
 @router.get("/snapshots", response_model=SnapshotList, summary="List snapshots")
 def list_snapshots(
-    session: SessionDep,
+    session: ReadSessionDep,
     _: CurrentCaller,
     cursor: Annotated[str | None, Query(max_length=512)] = None,
     limit: Annotated[int | None, Query(ge=1)] = None,
@@ -111,7 +111,7 @@ def list_snapshots(
 @router.get(
     "/snapshots/{ref}", response_model=SnapshotDetail, summary="One snapshot", responses=CACHED
 )
-def show(session: SessionDep, _: CurrentCaller, request: Request, ref: Ref) -> Response:
+def show(session: ReadSessionDep, _: CurrentCaller, request: Request, ref: Ref) -> Response:
     """Sequence, label, parent, publisher and deprecation of one snapshot."""
     document = service.show(session, ref)
     etag = _etag(document["snapshot_id"], "show", str(document["deprecated"]))
@@ -128,7 +128,7 @@ def show(session: SessionDep, _: CurrentCaller, request: Request, ref: Ref) -> R
     responses=CACHED,
 )
 def factors(
-    session: SessionDep,
+    session: ReadSessionDep,
     _: CurrentCaller,
     request: Request,
     ref: Ref,
@@ -173,19 +173,19 @@ def factors(
     responses=CACHED,
 )
 def factor_as_of(
-    session: SessionDep,
+    session: ReadSessionDep,
     _: CurrentCaller,
     request: Request,
     ref: Ref,
     factor_id: Annotated[str, Path(pattern=FACTOR_ID, examples=["cnbrc:ncm811-cam"])],
 ) -> Response:
     """The revision of the factor that the snapshot froze; 404 when it holds none."""
-    snapshot = service.get_snapshot(session, ref)
-    etag = _etag(snapshot.id, "factor", factor_id)
+    document = service.factor_as_of(session, ref, factor_id)
+    etag = _etag(document["snapshot_id"], "factor", factor_id)
     headers = {"ETag": etag, "Cache-Control": _cache_control(ref)}
     if _not_modified(request, etag):
         return Response(status_code=304, headers=headers)
-    return _json(service.factor_as_of(session, snapshot.id, factor_id), headers)
+    return _json(document, headers)
 
 
 @router.get(
@@ -194,7 +194,9 @@ def factor_as_of(
     summary="Typed diff to another snapshot",
     responses=CACHED,
 )
-def diff(session: SessionDep, _: CurrentCaller, request: Request, ref: Ref, other: Ref) -> Response:
+def diff(
+    session: ReadSessionDep, _: CurrentCaller, request: Request, ref: Ref, other: Ref
+) -> Response:
     """Changes from `ref` to `other`, each factor once under its most telling type."""
     old = service.get_snapshot(session, ref)
     new = service.get_snapshot(session, other)
@@ -218,7 +220,7 @@ def diff(session: SessionDep, _: CurrentCaller, request: Request, ref: Ref, othe
     },
 )
 def export(
-    session: SessionDep,
+    session: ReadSessionDep,
     _: CurrentCaller,
     request: Request,
     ref: Ref,
