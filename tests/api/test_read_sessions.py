@@ -8,8 +8,9 @@ from datetime import UTC, datetime
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import text, update
+from sqlalchemy.orm import Session
 
-from factordb.db import session_scope
+from factordb.db import get_engine, read_session, session_scope
 from factordb.models import Principal
 from factordb.principals import hash_key
 from tests.api.conftest import Keys
@@ -64,3 +65,14 @@ def test_a_revoked_key_is_refused_on_its_next_request(
         )
     refused = client.get(f"/factors/{factor}", headers=headers)
     assert (refused.status_code, refused.json()["type"]) == (401, "/problems/unauthenticated")
+
+
+def test_postgresql_plans_each_search_for_its_values(db_url: str, dialect: str) -> None:
+    """A prepared `classification LIKE $1` planned once for any value cannot use the
+    prefix index: every connection asks PostgreSQL to plan for the actual values."""
+    if dialect != "postgresql":
+        pytest.skip("plan caching is PostgreSQL's")
+    for session in (read_session(db_url), Session(get_engine(db_url))):
+        with session:
+            mode = session.execute(text("SHOW plan_cache_mode")).scalar_one()
+        assert mode == "force_custom_plan"
