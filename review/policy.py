@@ -70,6 +70,12 @@ def check_decision(decision: str, comment: str | None) -> str | None:
             f"the comment is longer than {COMMENT_MAX} characters",
             errors=[{"field": "comment", "reason": f"{len(text)} characters"}],
         )
+    if text is not None and "\x00" in text:
+        # PostgreSQL text cannot hold NUL: refused here, not as a driver error (a 503)
+        raise ValidationFailed(
+            "the comment contains a NUL character",
+            errors=[{"field": "comment", "reason": "contains a NUL character"}],
+        )
     return text
 
 

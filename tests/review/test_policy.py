@@ -104,6 +104,7 @@ def test_comment_is_kept_stripped(decision: str, comment: str | None, expected: 
         ("request_changes", "", "a comment is required to request changes"),
         ("accept", "ok", "unknown decision 'accept'"),
         ("approve", "x" * 10_001, "longer than 10000"),
+        ("reject", "unit is per\x00tonne", "contains a NUL character"),
     ],
 )
 def test_bad_decision_or_comment_is_a_validation_error(
