@@ -1,4 +1,5 @@
-"""Response models shared across routes: problem details and the factor documents.
+"""Response models shared across routes: problem details and the factor documents; and
+`IsoText`, which holds date and time inputs to the ISO 8601 text their schema documents.
 
 Field names and types follow `schemas/*.json` (problem.json, factor.json,
 factor-list.json); `tests/api/test_openapi.py` holds the two in agreement.
@@ -6,10 +7,11 @@ factor-list.json); `tests/api/test_openapi.py` holds the two in agreement.
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, date, datetime
 from typing import Annotated, Any
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
 
 
 def _utc(value: datetime) -> datetime:
@@ -18,6 +20,23 @@ def _utc(value: datetime) -> datetime:
 
 
 UtcDatetime = Annotated[datetime, AfterValidator(_utc)]
+
+_NUMBER = re.compile(r"\s*[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?\s*")
+
+
+def _iso_text(value: Any) -> Any:
+    """Refuse a number where a date or time is documented (`format: date`, `date-time`).
+
+    Pydantic would read `0`, `"0.5"` or `"20250301"` as Unix timestamps, so a typo became a
+    date in 1970 instead of a 422; only ISO 8601 text (and `null` where allowed) gets through.
+    """
+    if isinstance(value, int | float) or (isinstance(value, str) and _NUMBER.fullmatch(value)):
+        raise ValueError("expected an ISO 8601 date or date-time, not a number")
+    return value
+
+
+IsoText = BeforeValidator(_iso_text)
+"""Put in `Annotated[date | datetime | None, IsoText, ...]` for every date or time input."""
 
 
 class ProblemItem(BaseModel):

@@ -9,6 +9,7 @@ from fastapi import APIRouter, Query, Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from api.deps import AccountantCaller, CitationReader, ImpactReader, ReadSessionDep, SessionDep
+from api.schemas import IsoText
 from snapshots import citations
 from snapshots.citation_schemas import CitationReport, ErrataReport, ImpactReport, ManifestRecord
 
@@ -51,7 +52,9 @@ class ManifestIn(BaseModel):
 
     snapshot_id: str = Field(description="Snapshot ID, prefix of 8+ hex digits, or label.")
     declaration: str = Field(description="The declaration's reference, unique to the citer.")
-    calculated_at: datetime | None = Field(None, description="When the result was computed.")
+    calculated_at: Annotated[datetime | None, IsoText] = Field(
+        None, description="When the result was computed."
+    )
     revisions: list[str | CitedRevision] = Field(
         description="Revision IDs, or objects with the revision and its share of the result."
     )
@@ -107,7 +110,9 @@ def report(
         str | None, Query(description="Snapshot ID, prefix or label.", max_length=128)
     ] = None,
     since: Annotated[
-        date | datetime | None, Query(description="Posted on or after (ISO date or time).")
+        date | datetime | None,
+        IsoText,
+        Query(description="Posted on or after (ISO date or time)."),
     ] = None,
     declaration: Annotated[
         str | None,
