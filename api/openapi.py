@@ -2,7 +2,7 @@
 
 Which errors a route documents is read from what it depends on, so a new router is
 documented correctly without repeating itself: a key (401), a role gate (403), path
-parameters (404), input (422), the database (503), a write (409).
+parameters (404), input (422), a database session, read or write (503), a write (409).
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from fastapi.dependencies.models import Dependant
 from fastapi.openapi.utils import get_openapi
 from fastapi.routing import APIRoute
 
-from api.deps import get_caller, get_session
+from api.deps import get_caller, get_read_session, get_session
 from api.errors import PROBLEM, TYPE_BASE
 from api.schemas import Problem
 
@@ -75,7 +75,7 @@ def route_errors(route: Any) -> list[int]:
         statuses.add(409)
     if has_input:
         statuses.add(422)
-    if get_session in calls:
+    if get_session in calls or get_read_session in calls:
         statuses.add(503)
     for status in route.responses:
         if isinstance(status, int) and status >= 400:
