@@ -84,6 +84,12 @@ def rule(method: str, path: str) -> str | frozenset[str]:
     return RULES[(method, shape(path))]
 
 
+def admitted_role(method: str, path: str) -> str:
+    """A role the route admits: admin, else accountant, else the one it is for."""
+    allowed = set(ROLES) if rule(method, path) == PUBLIC else set(rule(method, path))
+    return next(r for r in ("admin", "accountant", *sorted(allowed)) if r in allowed)
+
+
 def call(client: TestClient, method: str, path: str, headers: dict[str, str]) -> Any:
     body = {"json": {}} if method == "POST" else {}
     return client.request(method, concrete(path), headers=headers, **body)

@@ -1,19 +1,20 @@
 """Every error the API produces is problem+json, and no input produces a 500.
 
-A table of known bad inputs, then a small seeded fuzz over every operation's
-documented parameters (schemathesis would pull hypothesis and a dozen more packages
-into the dev environment; this keeps the same checks: no 5xx, problem shape on every
-error, documented statuses only, 2xx bodies valid against the OpenAPI models).
+Known bad inputs, one row each, on both dialects: a table of query strings, a table of
+JSON bodies (a NUL is storable in SQLite but not in PostgreSQL), and awkward text in every
+query parameter of every GET (LIKE wildcards and escapes, quotes, NUL, non-BMP text,
+numbers beyond every integer type). Generated inputs over the whole OpenAPI document are
+Schemathesis' job, in `test_schemathesis.py`; this file used to hold a home-made seeded
+fuzz with the same checks (no 5xx, problem shape, documented statuses, valid 2xx bodies),
+which went when Schemathesis arrived: the rows here are what that fuzz had over it, the
+values known to differ between the dialects, run on PostgreSQL too.
 """
 
 from __future__ import annotations
 
 import base64
 import json
-import random
-import re
 from typing import Any
-from urllib.parse import quote
 
 import pytest
 from fastapi.testclient import TestClient
@@ -22,7 +23,7 @@ from jsonschema import Draft202012Validator
 from api.app import create_app
 from api.errors import PROBLEM
 from tests.api.conftest import Keys
-from tests.api.test_authorisation import PUBLIC, RULES, shape
+from tests.api.test_authorisation import admitted_role, concrete
 
 
 def cursor_of(value: Any) -> str:
@@ -75,6 +76,21 @@ BAD_INPUTS = [
     ("GET", "/classification?under=a%00b", 422, "under"),
     ("GET", "/factors/cnbrc:a%00b", 422, "path"),
     ("GET", "/factors?geography=CN%00", 422, "geography"),
+    ("GET", "/citations?since=0.5", 422, "since"),
+    ("GET", "/citations?since=20250301", 422, "since"),
+]
+MANIFEST = {"snapshot_id": "2025.1", "declaration": "D-1", "revisions": ["cnbrc:ncm811-cam@1"]}
+BAD_BODIES = [
+    (
+        "expert",
+        "/reviews/rival:secret@1/decisions",
+        {"decision": "approve", "comment": "\x00"},
+        "comment",
+    ),
+    ("accountant", "/citations", {**MANIFEST, "declaration": "D\x00"}, "declaration"),
+    ("accountant", "/citations", {**MANIFEST, "calculated_at": 0}, "calculated_at"),
+    ("accountant", "/citations", {**MANIFEST, "calculated_at": "1700000000"}, "calculated_at"),
+    ("admin", "/snapshots", {"label": "v\x00"}, "label"),
 ]
 
 
@@ -88,6 +104,16 @@ def test_bad_input_is_a_specific_problem(
     assert problem_violations(response) == []
     fields = [e["field"] for e in response.json().get("errors", [])]
     assert field is None or field in fields
+
+
+@pytest.mark.parametrize(("role", "path", "body", "field"), BAD_BODIES)
+def test_bad_json_body_is_a_422_naming_the_field(
+    world: tuple[TestClient, Keys], role: str, path: str, body: dict[str, Any], field: str
+) -> None:
+    client, keys = world
+    response = client.post(path, json=body, headers=keys.header(role))
+    assert (response.status_code, problem_violations(response)) == (422, []), response.text
+    assert field in [e["field"] for e in response.json()["errors"]]
 
 
 def test_wrong_method_names_the_allowed_ones(world: tuple[TestClient, Keys]) -> None:
@@ -104,7 +130,7 @@ def test_allow_lists_every_method_served_at_the_path(
 ) -> None:
     client, _ = world
     expected = {m.upper() for m in create_app("sqlite://").openapi()["paths"][path]}
-    response = client.request("OPTIONS", fill(path, random.Random(1)))
+    response = client.request("OPTIONS", concrete(path))
     outcome = (response.status_code, problem_violations(response))
     assert outcome == (405, [])
     assert set(response.headers["allow"].split(", ")) >= expected
@@ -124,7 +150,7 @@ def test_malformed_json_body_names_the_body(world: tuple[TestClient, Keys], cont
     responses = [
         client.request(
             method,
-            fill(path, random.Random(0)),
+            concrete(path),
             content=content,
             headers={**keys.header("expert"), "Content-Type": "application/json"},
         )
@@ -142,85 +168,10 @@ OPERATIONS = sorted(
     for path, operations in OPENAPI["paths"].items()
     for method, op in operations.items()
 )
-NASTY = [
-    "",
-    " ",
-    "0",
-    "-1",
-    "1.5",
-    "1e309",
-    "9" * 40,
-    "\x00",
-    "a\x00b",
-    "a" * 3000,
-    "💥",
-    "碳足迹",
-    "'; DROP TABLE factor;--",
-    "%",
-    "_",
-    "\\",
-    "../../etc/passwd",
-    "null",
-    "[]",
-    "{}",
-    "true",
-    "material",
-    "material.cathode",
-    "CN",
-    "CN-EAST",
-    "cnbrc",
-    "cnbrc:ncm811-cam",
-    "cnbrc:ncm811-cam@1",
-    "rival:secret@1",
-    "0" * 64,
-    "deadbeef",
-    "AR6",
-    "parquet",
-    "csv",
-    "2024-01-01",
-    "approve",
-    cursor_of(["x"]),
-    cursor_of([1, 2]),
-]
-NUMBERS = [0, -1, 1, 2023, 2**31, 2**63, 10**30, "abc", "1.5", ""]
-ROUNDS = 10
 
 
 def body_media(op: dict[str, Any]) -> dict[str, Any]:
     return op.get("requestBody", {}).get("content", {})
-
-
-def kinds(schema: dict[str, Any]) -> set[str]:
-    options = schema.get("anyOf", [schema])
-    return {o.get("type", "string") for o in options}
-
-
-def value_for(schema: dict[str, Any], rng: random.Random) -> Any:
-    if kinds(schema) & {"integer", "number"} and rng.random() < 0.7:
-        return rng.choice(NUMBERS)
-    if rng.random() < 0.2:
-        return "".join(chr(rng.randint(1, 0x2FFF)) for _ in range(rng.randint(1, 12)))
-    return rng.choice(NASTY)
-
-
-def fill(path: str, rng: random.Random) -> str:
-    return re.sub(r"\{[^}]*\}", lambda _: quote(str(rng.choice(NASTY)) or "x", safe=""), path)
-
-
-def random_body(op: dict[str, Any], rng: random.Random) -> Any:
-    schema = body_media(op).get("application/json", {}).get("schema", {})
-    while "$ref" in schema:
-        schema = OPENAPI["components"]["schemas"][schema["$ref"].rsplit("/", 1)[-1]]
-    fields = schema.get("properties", {})
-    shapes: list[Any] = [
-        {},
-        [],
-        None,
-        "text",
-        {name: value_for(sub, rng) for name, sub in fields.items()},
-        {name: rng.choice([None, [], {}, 1, "x"]) for name in fields},
-    ]
-    return rng.choice(shapes)
 
 
 def response_validator(op: dict[str, Any], status: int) -> Draft202012Validator | None:
@@ -233,13 +184,13 @@ def response_validator(op: dict[str, Any], status: int) -> Draft202012Validator 
 
 
 def violations(method: str, path: str, op: dict[str, Any], response: Any, sent: str) -> list[str]:
-    """What is wrong with one fuzzed response: the fuzz test asserts there is nothing."""
+    """What is wrong with one response to an operation: the tests assert there is nothing."""
     status = response.status_code
     where = f"{method} {sent} -> {status}"
     if status >= 500:
         return [f"{where}: server error {response.text[:200]}"]
     found: list[str] = []
-    if str(status) not in op["responses"] and status not in (304, 405):
+    if str(status) not in op["responses"]:
         found.append(f"{where}: status not documented")
     if status >= 400:
         found += [f"{where}: {v}" for v in problem_violations(response)]
@@ -252,32 +203,46 @@ def violations(method: str, path: str, op: dict[str, Any], response: Any, sent: 
     return found
 
 
-def fuzz(client: TestClient, keys: Keys, method: str, path: str, op: dict[str, Any]) -> list[str]:
-    rng = random.Random(f"{method} {path}")
-    rule = RULES.get((method, shape(path)), PUBLIC)
-    roles = sorted(rule) if rule != PUBLIC else []
-    found: list[str] = []
-    for round_ in range(ROUNDS):
-        params = {
-            p["name"]: value_for(p.get("schema", {}), rng)
-            for p in op.get("parameters", [])
-            if p["in"] == "query" and rng.random() < 0.6
-        }
-        url = fill(path, rng)
-        headers = keys.header(roles[round_ % len(roles)]) if roles else {}
-        extra: dict[str, Any] = {}
-        if body_media(op):
-            extra["json"] = random_body(op, rng)
-        response = client.request(method, url, params=params, headers=headers, **extra)
-        found += violations(method, path, op, response, f"{url}?{params}")
-    return found
+# Values that have broken text handling somewhere; each goes alone into one parameter, so
+# it reaches the query rather than stopping at another parameter's validation.
+AWKWARD = [
+    "",
+    " ",
+    "%",
+    "_",
+    "\\",
+    "'; DROP TABLE factor;--",
+    "a\x00b",
+    "💥",
+    "碳足迹",
+    "1e309",
+    "9" * 40,
+    "-1",
+    "a" * 3000,
+    "null",
+]
+QUERY_PARAMETERS = sorted(
+    (path, parameter["name"])
+    for path, operations in OPENAPI["paths"].items()
+    for parameter in operations.get("get", {}).get("parameters", [])
+    if parameter["in"] == "query"
+)
 
 
 @pytest.mark.parametrize(
-    ("method", "path", "op"), OPERATIONS, ids=[f"{m} {p}" for m, p, _ in OPERATIONS]
+    ("path", "name"), QUERY_PARAMETERS, ids=[f"{p}?{n}" for p, n in QUERY_PARAMETERS]
 )
-def test_fuzzed_parameters_never_break_the_contract(
-    world: tuple[TestClient, Keys], method: str, path: str, op: dict[str, Any]
+def test_awkward_text_in_any_query_parameter_keeps_the_contract(
+    world: tuple[TestClient, Keys], path: str, name: str
 ) -> None:
     client, keys = world
-    assert fuzz(client, keys, method, path, op) == []
+    url = concrete(path)
+    headers = keys.header(admitted_role("GET", path))
+    responses = [(v, client.get(url, params={name: v}, headers=headers)) for v in AWKWARD]
+    operation = OPENAPI["paths"][path]["get"]
+    found = [
+        problem
+        for value, response in responses
+        for problem in violations("GET", path, operation, response, f"{url}?{name}={value!r:.40}")
+    ]
+    assert found == []
