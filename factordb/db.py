@@ -14,10 +14,16 @@ from typing import TypeVar
 
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
+from sqlalchemy.exc import DataError, DBAPIError, IntegrityError, OperationalError
 from sqlmodel import Session
 
-from factordb.errors import Conflict, DatabaseUnavailable, FactordbError, Immutable
+from factordb.errors import (
+    Conflict,
+    DatabaseUnavailable,
+    FactordbError,
+    Immutable,
+    ValidationFailed,
+)
 
 IMMUTABLE_MARK = "factordb-immutable"
 T = TypeVar("T")
@@ -115,6 +121,10 @@ def translate_db_error(exc: Exception) -> FactordbError:
         return Immutable(message.split(IMMUTABLE_MARK + ":", 1)[-1].strip().splitlines()[0])
     if isinstance(exc, IntegrityError):
         return Conflict(f"conflicts with existing data: {message.splitlines()[0]}")
+    if isinstance(exc, DataError):
+        # a value the database cannot hold (a NUL in text, a number out of range) that
+        # slipped past validation is still bad input, not an outage
+        return ValidationFailed(f"a value the database cannot store: {message.splitlines()[0]}")
     if isinstance(exc, OperationalError) and (
         "could not connect" in message
         or "unable to open" in message
