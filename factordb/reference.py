@@ -7,6 +7,7 @@ from typing import Any
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
+from factordb.db import inline_pattern
 from factordb.errors import NotFound
 from factordb.models import ClassificationNode, Geography
 
@@ -15,7 +16,9 @@ def subtree_clause(column: Any, code: str) -> Any:
     """Codes are materialised paths, so a subtree is one indexed range condition."""
     return or_(
         column == code,
-        column.like(code.replace("%", r"\%").replace("_", r"\_") + ".%", escape="\\"),
+        column.like(
+            inline_pattern(code.replace("%", r"\%").replace("_", r"\_") + ".%"), escape="\\"
+        ),
     )
 
 

@@ -14,6 +14,7 @@ from typing import Any
 from sqlalchemy import and_, bindparam, or_, select
 from sqlalchemy.orm import Session, aliased
 
+from factordb.db import inline_pattern
 from factordb.errors import NotFound, ValidationFailed
 from factordb.identifiers import SLUG_RE, parse_factor_id
 from factordb.models import (
@@ -152,7 +153,7 @@ def search_factors(
     if provider:
         query = query.where(Organisation.slug == provider)
     if q:
-        pattern = "%" + _like_escape(q) + "%"
+        pattern = inline_pattern("%" + _like_escape(q) + "%")
         query = query.where(
             or_(
                 FactorRevision.name.ilike(pattern, escape="\\"),

@@ -4,15 +4,16 @@ connection is replaced, and the key is checked against the database on every req
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import text, update
-from sqlalchemy.orm import Session
+from sqlalchemy import event, text, update
 
+from factordb import registry
 from factordb.db import get_engine, read_session, session_scope
 from factordb.models import Principal
-from factordb.principals import hash_key
+from factordb.principals import SYSTEM, hash_key
 from tests.api.conftest import Keys
 from tests.factories import make_revision
 
@@ -67,12 +68,25 @@ def test_a_revoked_key_is_refused_on_its_next_request(
     assert (refused.status_code, refused.json()["type"]) == (401, "/problems/unauthenticated")
 
 
-def test_postgresql_plans_each_search_for_its_values(db_url: str, dialect: str) -> None:
-    """A prepared `classification LIKE $1` planned once for any value cannot use the
-    prefix index: every connection asks PostgreSQL to plan for the actual values."""
-    if dialect != "postgresql":
-        pytest.skip("plan caching is PostgreSQL's")
-    for session in (read_session(db_url), Session(get_engine(db_url))):
-        with session:
-            mode = session.execute(text("SHOW plan_cache_mode")).scalar_one()
-        assert mode == "force_custom_plan"
+def test_a_search_pattern_is_in_the_statement_so_each_pattern_is_planned(
+    db_url: str, dialect: str
+) -> None:
+    """A prepared `LIKE $1`, planned once for any value, cannot use the prefix or
+    trigram index; with the pattern in the text, every pattern gets its own plan."""
+    sent: list[tuple[str, Any]] = []
+
+    def capture(_conn, _cursor, statement, parameters, _context, _many) -> None:  # type: ignore[no-untyped-def]
+        sent.append((statement, parameters))
+
+    engine = get_engine(db_url, read_only=True)
+    event.listen(engine, "before_cursor_execute", capture)
+    try:
+        with read_session(db_url) as session:
+            registry.search_factors(session, caller=SYSTEM, classification="material", q="it's")
+    finally:
+        event.remove(engine, "before_cursor_execute", capture)
+    statement, parameters = sent[-1]
+    statement = statement.replace("%%", "%")  # psycopg's placeholder style escapes it
+    assert "'material.%'" in statement
+    assert "'%it''s%'" in statement
+    assert "material.%" not in str(parameters)
