@@ -24,7 +24,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from snapshots.fileformat import COLUMN_NAMES
+from snapshots.fileformat import COLUMN_NAMES, duckdb_connect
 
 TYPES = (
     "added",
@@ -71,9 +71,7 @@ def _fields_sql() -> str:
 
 def diff_files(old: Path, new: Path, *, old_id: str, new_id: str) -> dict[str, Any]:
     """The diff document between two export files (`schemas/snapshot-diff.json`)."""
-    import duckdb
-
-    con = duckdb.connect()
+    con = duckdb_connect()
     try:
         # Changed factors first, from two narrow columns; then the full rows of those only:
         # a join carrying all columns of a million rows costs three times as much.

@@ -199,6 +199,20 @@ def write_parquet(
         tmp.unlink(missing_ok=True)
 
 
+def duckdb_connect() -> Any:
+    """An in-memory DuckDB connection that keeps insertion order and prints nothing.
+
+    DuckDB draws a progress bar on stdout for queries over two seconds, even into a
+    pipe, which would corrupt a command's `--json` document.
+    """
+    import duckdb
+
+    con = duckdb.connect()
+    con.execute("SET enable_progress_bar = false")
+    con.execute("SET preserve_insertion_order = true")
+    return con
+
+
 def _sql_text(value: str) -> str:
     return "'" + value.replace("'", "''") + "'"
 

@@ -29,6 +29,7 @@ from snapshots.fileformat import (
     parse_tree,
     read_manifest,
 )
+from snapshots.hashing import table_content_id
 from snapshots.verify import check_columns, verify_file
 
 __all__ = ["PinnedSnapshot", "SnapshotMismatch", "open_snapshot", "verify_file"]
@@ -96,7 +97,7 @@ def open_snapshot(path: str | Path, *, verify: bool = True) -> PinnedSnapshot:
     check_columns(path, table)
     tree_text = meta[META_TREE]
     if verify:
-        computed, rows = _content_id_of_table(table, tree_text)
+        computed, rows = table_content_id(table, tree_text)
         _raise_on_mismatch(path, meta, computed, rows)
     tree = parse_tree(tree_text)
     factors = table.select(list(COLUMN_NAMES)).to_pandas(types_mapper=_nullable_ints)
@@ -117,20 +118,6 @@ def open_snapshot(path: str | Path, *, verify: bool = True) -> PinnedSnapshot:
         path=path,
         _positions=pd.Index(factors["factor"]),
     )
-
-
-def _content_id_of_table(table: pa.Table, tree: str) -> tuple[str, int]:
-    import duckdb
-
-    from snapshots.hashing import content_id, strictly_sorted
-
-    con = duckdb.connect()
-    try:
-        con.register("snapshot_rows", table)
-        presorted = strictly_sorted(table["factor"])
-        return content_id(con, "SELECT * FROM snapshot_rows", tree, presorted=presorted)
-    finally:
-        con.close()
 
 
 def _raise_on_mismatch(path: Path, meta: dict[str, str], computed: str, rows: int) -> None:

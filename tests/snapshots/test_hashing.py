@@ -10,7 +10,14 @@ import pytest
 
 from factordb.hashing import canonical_number
 from snapshots.fileformat import COLUMN_NAMES, SCHEMA
-from snapshots.hashing import canonical_line, content_id, reference_id, strictly_sorted
+from snapshots.hashing import (
+    canonical_line,
+    content_id,
+    plain_text_columns,
+    reference_id,
+    strictly_sorted,
+    table_content_id,
+)
 
 TREE = '{"classification":[],"geographies":[]}'
 
@@ -90,3 +97,24 @@ def test_duckdb_formats_doubles_exactly_like_python() -> None:
     con.register("t", pa.table({"x": values}))
     texts = [row[0] for row in con.execute("SELECT CAST(x AS VARCHAR) FROM t").fetchall()]
     assert [t for t, v in zip(texts, values, strict=True) if v and t != repr(v)] == []
+
+
+def test_the_arrow_table_path_equals_the_python_reference_in_any_order() -> None:
+    rows = _rows(2000, seed=7)
+    shuffled = random.Random(8).sample(rows, len(rows))
+    table = pa.Table.from_pylist(shuffled, schema=SCHEMA)
+    assert table_content_id(table, TREE) == (reference_id(rows, TREE), len(rows))
+
+
+def test_only_text_columns_free_of_escaped_characters_count_as_plain() -> None:
+    base = _rows(1, seed=9)[0]
+    rows = [
+        {**base, "name": "tab\there", "source": "back\\slash", "technology": None},
+        {**base, "factor": "p0:other", "code": "cr\r", "license": "new\nline", "technology": "x"},
+    ]
+    plain = plain_text_columns(pa.Table.from_pylist(rows, schema=SCHEMA))
+    assert {"name", "source", "code", "license"}.isdisjoint(plain)
+    assert {"factor", "provider", "technology", "change_reason"} <= plain
+    assert table_content_id(pa.Table.from_pylist(rows, schema=SCHEMA), TREE)[0] == reference_id(
+        rows, TREE
+    )
