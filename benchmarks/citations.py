@@ -129,8 +129,8 @@ def load(
             )
             pg.execute(
                 f"""
-                INSERT INTO snapshot_factor (snapshot_id, factor_pk, revision_pk)
-                SELECT '{snapshot_id}', f.id, r.id FROM factor f
+                INSERT INTO snapshot_factor (snapshot_seq, factor_pk, revision_pk)
+                SELECT {sequence}, f.id, r.id FROM factor f
                 JOIN factor_revision r ON r.factor_pk = f.id WHERE {pick}
                 """
             )
@@ -165,7 +165,8 @@ def load(
                        round(1.0 / {per}, 4)::float8
                 FROM citation_manifest m
                 CROSS JOIN generate_series(0, {per - 1}) k
-                JOIN snapshot_factor sf ON sf.snapshot_id = m.snapshot_id
+                JOIN snapshot s ON s.id = m.snapshot_id
+                JOIN snapshot_factor sf ON sf.snapshot_seq = s.sequence
                      AND sf.factor_pk = (m.id::bigint * 7919 + k * {max(1, factors // per - 1)}) % {factors} + 1
                 JOIN factor f ON f.id = sf.factor_pk
             ) TO STDOUT (FORMAT binary)
@@ -253,9 +254,8 @@ def measure(
             s.execute(
                 text(
                     "SELECT r.revision_id FROM snapshot_factor sf JOIN factor_revision r "
-                    "ON r.id = sf.revision_pk WHERE sf.snapshot_id = :s"
+                    "ON r.id = sf.revision_pk WHERE sf.snapshot_seq = 1"
                 ),
-                {"s": f"{1:064x}"},
             )
             .scalars()
             .all()

@@ -35,12 +35,18 @@ def content(session: Session, *, revision: str) -> dict[str, Any]:
 
 def snapshots_by_revision(session: Session, *, factor: str) -> dict[str, list[dict[str, Any]]]:
     """For each revision of the factor frozen in a snapshot, those snapshots, oldest first."""
+    # One primary-key probe (snapshot, factor) per snapshot: snapshot_factor has no
+    # index on revisions, and snapshots are few while their rows are millions.
+    factor_pk = select(Factor.id).where(Factor.factor_id == factor).scalar_subquery()
     rows = session.execute(
         select(FactorRevision.revision_id, Snapshot.id, Snapshot.sequence, Snapshot.label)
-        .join(SnapshotFactor, SnapshotFactor.revision_pk == FactorRevision.id)
-        .join(Snapshot, Snapshot.id == SnapshotFactor.snapshot_id)
-        .join(Factor, Factor.id == SnapshotFactor.factor_pk)
-        .where(Factor.factor_id == factor)
+        .select_from(Snapshot)
+        .join(
+            SnapshotFactor,
+            (SnapshotFactor.snapshot_seq == Snapshot.sequence)
+            & (SnapshotFactor.factor_pk == factor_pk),
+        )
+        .join(FactorRevision, FactorRevision.id == SnapshotFactor.revision_pk)
         .order_by(Snapshot.sequence)
     ).all()
     found: dict[str, list[dict[str, Any]]] = {}

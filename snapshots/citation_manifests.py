@@ -29,7 +29,7 @@ from factordb.models import (
     SnapshotFactor,
 )
 from factordb.principals import Caller
-from snapshots.resolve import get_snapshot
+from snapshots.resolve import get_snapshot, sequence_of
 
 MAX_ENTRIES = 10_000
 CLOCK_SKEW = timedelta(minutes=5)
@@ -151,7 +151,7 @@ def _match_snapshot(
         .outerjoin(
             SnapshotFactor,
             and_(
-                SnapshotFactor.snapshot_id == snapshot_id,
+                SnapshotFactor.snapshot_seq == sequence_of(snapshot_id),
                 SnapshotFactor.factor_pk == FactorRevision.factor_pk,
             ),
         )

@@ -23,6 +23,7 @@ from factordb.models import (
     Organisation,
     SnapshotFactor,
 )
+from snapshots.resolve import sequence_of
 
 E = CitationEntry
 M = CitationManifest
@@ -115,6 +116,7 @@ def changed_factors(from_id: str, to_id: str, provider_id: int | None) -> Any:
     """
     held_a = aliased(SnapshotFactor)
     held_b = aliased(SnapshotFactor)
+    seq_a, seq_b = sequence_of(from_id), sequence_of(to_id)
     old = aliased(FactorRevision)
     new = aliased(FactorRevision)
     if provider_id is None:
@@ -124,7 +126,7 @@ def changed_factors(from_id: str, to_id: str, provider_id: int | None) -> Any:
         query = (
             select()
             .select_from(Factor)
-            .join(held_a, and_(held_a.snapshot_id == from_id, held_a.factor_pk == Factor.id))
+            .join(held_a, and_(held_a.snapshot_seq == seq_a, held_a.factor_pk == Factor.id))
             .where(Factor.organisation_id == provider_id)
         )
     query = (
@@ -134,10 +136,10 @@ def changed_factors(from_id: str, to_id: str, provider_id: int | None) -> Any:
             held_b.revision_pk.label("new_pk"),
         )
         .join(old, old.id == held_a.revision_pk)
-        .outerjoin(held_b, and_(held_b.snapshot_id == to_id, held_b.factor_pk == held_a.factor_pk))
+        .outerjoin(held_b, and_(held_b.snapshot_seq == seq_b, held_b.factor_pk == held_a.factor_pk))
         .outerjoin(new, new.id == held_b.revision_pk)
         .where(
-            held_a.snapshot_id == from_id,
+            held_a.snapshot_seq == seq_a,
             or_(
                 held_b.revision_pk.is_(None),
                 and_(held_b.revision_pk != held_a.revision_pk, new.value != old.value),

@@ -41,7 +41,7 @@ def _frozen(snapshot: Snapshot) -> Any:
         .join(FactorRevision, FactorRevision.id == SnapshotFactor.revision_pk)
         .join(Factor, Factor.id == SnapshotFactor.factor_pk)
         .join(Organisation, Organisation.id == Factor.organisation_id)
-        .where(SnapshotFactor.snapshot_id == snapshot.id)
+        .where(SnapshotFactor.snapshot_seq == snapshot.sequence)
     )
 
 

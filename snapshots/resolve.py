@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -12,6 +13,11 @@ from factordb.identifiers import SNAPSHOT_ID_RE, SNAPSHOT_PREFIX_RE
 from factordb.models import Snapshot
 
 LABEL_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
+
+
+def sequence_of(snapshot_id: Any) -> Any:
+    """The sequence of snapshot `snapshot_id` as a scalar subquery (`snapshot_factor`'s key)."""
+    return select(Snapshot.sequence).where(Snapshot.id == snapshot_id).scalar_subquery()
 
 
 def get_snapshot(session: Session, ref: str) -> Snapshot:

@@ -14,38 +14,49 @@ from typing import Any
 import pyarrow as pa
 from sqlalchemy.orm import Session
 
-from snapshots.fileformat import COLUMN_NAMES, SCHEMA
+from snapshots.fileformat import COLUMN_NAMES, COLUMNS, SCHEMA, TEXT
 
-_FROM_REVISION = {
-    "factor": "f.factor_id",
+_COLUMN_SQL = {
+    "factor": "p.factor",
+    "provider": "p.provider",
+    "code": "p.code",
     "revision": "r.revision_id",
-    "provider": "o.slug",
-    "code": "f.code",
 }
-SELECT_LIST = ", ".join(
-    f"{_FROM_REVISION.get(name, 'r.' + name)} AS {name}" for name in COLUMN_NAMES
-)
+SELECT_LIST = ", ".join(f"{_COLUMN_SQL.get(name, 'r.' + name)} AS {name}" for name in COLUMN_NAMES)
 BATCH = 50_000
 PIPE_BUFFER = 1 << 20
+# Quoted text columns: an empty string is "" and a NULL stays bare, so they stay apart.
+# Numbers and dates travel bare (a fifth fewer bytes to parse).
+_FORCE_QUOTE = "FORCE_QUOTE (" + ", ".join(n for n, kind in COLUMNS if kind == TEXT) + ")"
 
 
-def frozen_rows_sql(pairs: str) -> str:
-    """The content query over `pairs`, a relation of (factor_pk, revision_pk)."""
+def frozen_rows_sql(keys: str) -> str:
+    """The content query over `keys`, a relation of (revision_pk, factor, provider, code).
+
+    The factor-side columns come with the keys (the publish freezes them with the pairs),
+    so the one join left is to the wide revision rows, which the planner then streams
+    past the narrow keys instead of hashing them.
+    """
+    return f"SELECT {SELECT_LIST} FROM {keys} p JOIN factor_revision r ON r.id = p.revision_pk"
+
+
+def snapshot_keys_sql(sequence: int) -> str:
+    """The keys of the factors frozen in the snapshot of that sequence (for `frozen_rows_sql`)."""
     return (
-        f"SELECT {SELECT_LIST} FROM {pairs} p "
-        "JOIN factor_revision r ON r.id = p.revision_pk "
-        "JOIN factor f ON f.id = p.factor_pk "
-        "JOIN organisation o ON o.id = f.organisation_id"
+        "(SELECT sf.revision_pk, f.factor_id AS factor, o.slug AS provider, f.code "
+        "FROM snapshot_factor sf JOIN factor f ON f.id = sf.factor_pk "
+        "JOIN organisation o ON o.id = f.organisation_id "
+        f"WHERE sf.snapshot_seq = {int(sequence)})"
     )
 
 
-def fetch(session: Session, pairs: str) -> pa.Table:
-    """Every row of `frozen_rows_sql(pairs)`, in no particular order (DuckDB sorts them)."""
+def fetch(session: Session, keys: str) -> pa.Table:
+    """Every row of `frozen_rows_sql(keys)`, in no particular order (sorted afterwards)."""
     connection = session.connection()
     raw = connection.connection.driver_connection
     if connection.dialect.name == "postgresql":
-        return _fetch_postgresql(raw, frozen_rows_sql(pairs))
-    return _fetch_sqlite(raw, frozen_rows_sql(pairs))
+        return _fetch_postgresql(raw, frozen_rows_sql(keys))
+    return _fetch_sqlite(raw, frozen_rows_sql(keys))
 
 
 def _fetch_postgresql(raw: Any, query: str) -> pa.Table:
@@ -62,11 +73,18 @@ def _fetch_postgresql(raw: Any, query: str) -> pa.Table:
 
     def produce() -> None:
         try:
-            with os.fdopen(write_end, "wb", buffering=PIPE_BUFFER) as sink, raw.cursor() as cursor:
+            # A savepoint inside the caller's transaction, or a transaction of its own on an
+            # autocommit connection: the settings below last exactly as long as the COPY.
+            with (
+                os.fdopen(write_end, "wb", buffering=PIPE_BUFFER) as sink,
+                raw.transaction(),
+                raw.cursor() as cursor,
+            ):
                 cursor.execute("SET LOCAL extra_float_digits = 1")
                 cursor.execute("SET LOCAL datestyle = 'ISO, YMD'")
-                # FORCE_QUOTE: an empty string is "" and a NULL stays bare, so they stay apart.
-                with cursor.copy(f"COPY ({query}) TO STDOUT (FORMAT csv, FORCE_QUOTE *)") as copy:
+                # A one-off scan of every row: compiling it costs more than it saves.
+                cursor.execute("SET LOCAL jit = off")
+                with cursor.copy(f"COPY ({query}) TO STDOUT (FORMAT csv, {_FORCE_QUOTE})") as copy:
                     for chunk in copy:
                         sink.write(chunk)
                         written[0] += len(chunk)

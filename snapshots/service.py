@@ -5,12 +5,14 @@ Routes and commands call these (one call each). Services flush and never commit.
 
 from __future__ import annotations
 
+import contextlib
 import threading
+import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import select, text, update
+from sqlalchemy import insert, select, text, update
 from sqlalchemy.orm import Session
 
 from factordb import audit, reference
@@ -22,7 +24,7 @@ from factordb.principals import Caller, require_role
 from snapshots import exports, rows
 from snapshots.diff import diff
 from snapshots.exports import export, export_file
-from snapshots.fileformat import iso_utc, tree_json
+from snapshots.fileformat import iso_utc, manifest, tree_json
 from snapshots.queries import factor_as_of, snapshot_factors
 from snapshots.resolve import LABEL_RE, get_snapshot
 
@@ -41,6 +43,8 @@ __all__ = [
 
 PUBLISH_LOCK_KEY = 7_281_945_014
 FREEZE = "factordb_publish_freeze"
+# The ID of a snapshot being filled, until its content ID is known: never 64 hex digits.
+PROVISIONAL = "provisional-"
 MAX_REASON = 2000
 
 
@@ -56,68 +60,146 @@ def publish(session: Session, *, caller: Caller, label: str | None = None) -> di
     label = _check_label(label)
     if session.get_bind().dialect.name == "postgresql":
         session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": PUBLISH_LOCK_KEY})
+        # Each statement below runs once over every factor: compiling it costs more than it saves.
+        session.execute(text("SET LOCAL jit = off"))
     _freeze(session)
-    table = rows.fetch(session, FREEZE)
-    if table.num_rows == 0:
-        raise Conflict("nothing to publish: no factor has an approved revision")
-    with exports.SortedRows(table) as frozen:
-        del table
-        document = _publish_frozen(session, caller=caller, label=label, frozen=frozen)
+    tree = tree_json(reference.nodes(session), reference.geographies(session))
+    latest = session.execute(
+        select(Snapshot).order_by(Snapshot.sequence.desc()).limit(1)
+    ).scalar_one_or_none()
+    if latest is not None and latest.tree == tree and _holds_the_frozen_pairs(session, latest):
+        document = _publish_document(latest, created=False)
+    else:
+        table = rows.fetch(session, FREEZE)
+        if table.num_rows == 0:
+            raise Conflict("nothing to publish: no factor has an approved revision")
+        with exports.SortedRows(table) as frozen:
+            del table
+            document = _publish_frozen(
+                session, caller=caller, label=label, tree=tree, latest=latest, frozen=frozen
+            )
     # On failure the rollback drops the temporary table with everything else.
     session.execute(text(f"DROP TABLE {FREEZE}"))
     return document
 
 
+def _holds_the_frozen_pairs(session: Session, snapshot: Snapshot) -> bool:
+    """Whether `snapshot` froze exactly the (factor, revision) pairs frozen now.
+
+    Then, with the same tree, it has the same content and so the same ID: every field of
+    a factor line is a revision's content or its factor's ID, provider or code, and the
+    database refuses to change any of them (`migrations/versions/0002_integrity.py`).
+    Counts and revision sums are compared first (a tenth of a second for a million
+    pairs: any new revision moves the sum), and only equal ones are matched pair by
+    pair; factors are unique on both sides, so an equal-sized match means equal sets.
+    """
+    sums = "count(*), coalesce(sum(revision_pk), 0)"
+    frozen = session.execute(text(f"SELECT {sums} FROM {FREEZE}")).one()
+    held = session.execute(
+        text(f"SELECT {sums} FROM snapshot_factor WHERE snapshot_seq = :seq"),
+        {"seq": snapshot.sequence},
+    ).one()
+    if tuple(frozen) != tuple(held):
+        return False
+    matched = session.execute(
+        text(
+            f"SELECT count(*) FROM {FREEZE} z JOIN snapshot_factor s "
+            "ON s.snapshot_seq = :seq AND s.factor_pk = z.factor_pk "
+            "AND s.revision_pk = z.revision_pk"
+        ),
+        {"seq": snapshot.sequence},
+    ).scalar_one()
+    return matched == frozen[0]
+
+
 def _publish_frozen(
-    session: Session, *, caller: Caller, label: str | None, frozen: exports.SortedRows
+    session: Session,
+    *,
+    caller: Caller,
+    label: str | None,
+    tree: str,
+    latest: Snapshot | None,
+    frozen: exports.SortedRows,
 ) -> dict[str, Any]:
-    """Hash the frozen rows; return the existing snapshot or insert, fill and seal a new one."""
-    tree = tree_json(reference.nodes(session), reference.geographies(session))
-    snapshot_id = frozen.content_id(tree)
-    existing = session.get(Snapshot, snapshot_id)
-    if existing is not None:
-        return _publish_document(existing, created=False)
-    if label is not None:
+    """Fill a new snapshot while its ID is computed; keep it unless that ID already exists.
+
+    The database inserts the frozen pairs (under the snapshot's sequence, with a
+    provisional ID) while DuckDB hashes the rows and writes the export on another core.
+    Then either the ID names an existing snapshot (content seen before: the savepoint
+    rolls the new one back) or the snapshot takes its ID and is sealed in one UPDATE.
+    """
+    if label is not None and _label_holder(session, label) is not None:
+        # Unchanged content ignores the label, so learn whether it is unchanged first.
+        existing = session.get(Snapshot, frozen.content_id(tree))
+        if existing is not None:
+            return _publish_document(existing, created=False)
         _require_free_label(session, label)
-    latest = session.execute(
-        select(Snapshot).order_by(Snapshot.sequence.desc()).limit(1)
-    ).scalar_one_or_none()
-    snapshot = Snapshot(
-        id=snapshot_id,
-        sequence=(latest.sequence + 1) if latest else 1,
-        label=label,
-        parent=latest.id if latest else None,
-        factor_count=frozen.count,
-        tree=tree,
-        published_at=datetime.now(UTC),
-        publisher_id=caller.principal_id or None,
+    sequence = (latest.sequence + 1) if latest else 1
+    published_at = datetime.now(UTC)
+    fields = {
+        "sequence": sequence,
+        "label": label,
+        "parent": latest.id if latest else None,
+        "rows": frozen.count,
+        "tree": tree,
+    }
+    savepoint = session.begin_nested()
+    session.execute(
+        insert(Snapshot).values(
+            id=f"{PROVISIONAL}{uuid.uuid4().hex}",
+            sequence=sequence,
+            label=label,
+            parent=fields["parent"],
+            factor_count=frozen.count,
+            tree=tree,
+            published_at=published_at,
+            publisher_id=caller.principal_id or None,
+            sealed=False,
+            deprecated=False,
+        )
     )
-    session.add(snapshot)
-    session.flush()
-    # The database fills the snapshot while DuckDB writes its export on another core.
-    writer = _Background(frozen.write_with, snapshot_id, exports.manifest_of(snapshot))
+    meta = {**fields, "published_at": iso_utc(published_at)}
+    hashing = _Background(
+        frozen.hash_and_stage, tree, lambda snapshot_id: manifest(snapshot_id=snapshot_id, **meta)
+    )
     try:
+        # In key order: the rows then fill the primary key at its right edge.
         session.execute(
             text(
-                "INSERT INTO snapshot_factor (snapshot_id, factor_pk, revision_pk) "
-                f"SELECT :id, factor_pk, revision_pk FROM {FREEZE}"
+                "INSERT INTO snapshot_factor (snapshot_seq, factor_pk, revision_pk) "
+                f"SELECT :seq, factor_pk, revision_pk FROM {FREEZE} ORDER BY factor_pk"
             ),
-            {"id": snapshot_id},
+            {"seq": sequence},
         )
-        session.execute(update(Snapshot).where(Snapshot.id == snapshot_id).values(sealed=True))
-        session.flush()
     except BaseException:
-        writer.wait()  # the database's error is the one to report
+        with contextlib.suppress(Exception):  # the database's error is the one to report
+            hashing.result()[1].unlink(missing_ok=True)
         raise
-    writer.result()
+    snapshot_id, staged = hashing.result()
+    try:
+        existing = session.get(Snapshot, snapshot_id)
+        if existing is not None:
+            document = _publish_document(existing, created=False)
+            savepoint.rollback()
+            return document
+        session.execute(
+            update(Snapshot)
+            .where(Snapshot.sequence == sequence)
+            .values(id=snapshot_id, sealed=True)
+        )
+        savepoint.commit()
+        exports.adopt(staged, snapshot_id)
+    finally:
+        staged.unlink(missing_ok=True)
+    snapshot = session.get_one(Snapshot, snapshot_id)
     audit.record(
         session,
         actor=caller.actor,
         action="snapshot.publish",
         subject=snapshot_id,
-        sequence=snapshot.sequence,
+        sequence=sequence,
         label=label,
-        factor_count=snapshot.factor_count,
+        factor_count=frozen.count,
     )
     return _publish_document(snapshot, created=True)
 
@@ -148,13 +230,19 @@ class _Background:
 
 
 def _freeze(session: Session) -> None:
-    """Copy the (factor, current revision) pairs once, so every later read sees one state."""
+    """Copy the (factor, current revision) pairs once, so every later read sees one state.
+
+    With each factor's ID, provider and code beside them (they never change), so reading
+    the rows joins only the revisions.
+    """
     session.execute(text(f"DROP TABLE IF EXISTS {FREEZE}"))
     session.execute(
         text(
             f"CREATE TEMPORARY TABLE {FREEZE} AS "
-            "SELECT id AS factor_pk, current_revision_id AS revision_pk FROM factor "
-            "WHERE current_revision_id IS NOT NULL"
+            "SELECT f.id AS factor_pk, f.current_revision_id AS revision_pk, "
+            "f.factor_id AS factor, o.slug AS provider, f.code "
+            "FROM factor f JOIN organisation o ON o.id = f.organisation_id "
+            "WHERE f.current_revision_id IS NOT NULL"
         )
     )
 
@@ -171,10 +259,14 @@ def _check_label(label: str | None) -> str | None:
     return label
 
 
-def _require_free_label(session: Session, label: str) -> None:
-    holder = session.execute(
+def _label_holder(session: Session, label: str) -> Any:
+    return session.execute(
         select(Snapshot.id, Snapshot.sequence).where(Snapshot.label == label)
     ).first()
+
+
+def _require_free_label(session: Session, label: str) -> None:
+    holder = _label_holder(session, label)
     if holder is not None:
         raise Conflict(
             f"label {label!r} already names snapshot {holder.id[:12]} (sequence {holder.sequence})"

@@ -1,7 +1,9 @@
 """Integrity in the database: immutability triggers and the shipped reference data.
 
 Submitted revision content, snapshot contents, reviews, citations and the audit log
-never change; only a revision's status and a snapshot's deprecation move.
+never change; only a revision's status and a snapshot's deprecation move. A factor's ID,
+provider and code and an organisation's slug never change either, so a snapshot's
+content is a function of its (factor, revision) pairs and its tree.
 
 Revision ID: 0002
 Revises: 0001
@@ -21,8 +23,15 @@ depends_on: str | Sequence[str] | None = None
 
 MARK = "factordb-immutable"
 REVISION_MOVABLE = ("status", "status_changed_at", "version")
+# A snapshot is filled under a provisional ID while its content ID is computed, and takes
+# that ID in the UPDATE that seals it: `id` may change until the snapshot is sealed.
 SNAPSHOT_MOVABLE = ("sealed", "deprecated", "deprecated_reason")
 APPEND_ONLY = ("audit_event", "review", "citation_manifest", "citation_entry", "snapshot_factor")
+# Columns a snapshot's content is read through besides the revision's own: fixed for good.
+IDENTITY = (
+    ("factor", ("factor_id", "organisation_id", "code"), "factor IDs, providers and codes"),
+    ("organisation", ("slug",), "organisation slugs"),
+)
 
 
 def _columns(table: str, movable: tuple[str, ...]) -> list[str]:
@@ -41,7 +50,12 @@ def _sqlite() -> None:
         ("factor_revision", REVISION_MOVABLE, "submitted revision content"),
         ("snapshot", SNAPSHOT_MOVABLE, "snapshot content"),
     ):
-        changed = " OR ".join(f"OLD.{c} IS NOT NEW.{c}" for c in _columns(table, movable))
+        changed = " OR ".join(
+            "(OLD.sealed AND OLD.id IS NOT NEW.id)"
+            if (table, c) == ("snapshot", "id")
+            else f"OLD.{c} IS NOT NEW.{c}"
+            for c in _columns(table, movable)
+        )
         op.execute(
             f"CREATE TRIGGER {table}_immutable BEFORE UPDATE ON {table} WHEN {changed} "
             f"BEGIN SELECT RAISE(ABORT, '{MARK}: {what} cannot change'); END"
@@ -54,9 +68,15 @@ def _sqlite() -> None:
         "CREATE TRIGGER snapshot_unseal BEFORE UPDATE ON snapshot WHEN OLD.sealed AND NOT NEW.sealed "
         f"BEGIN SELECT RAISE(ABORT, '{MARK}: a sealed snapshot stays sealed'); END"
     )
+    for table, columns, what in IDENTITY:
+        changed = " OR ".join(f"OLD.{c} IS NOT NEW.{c}" for c in columns)
+        op.execute(
+            f"CREATE TRIGGER {table}_identity BEFORE UPDATE OF {', '.join(columns)} ON {table} "
+            f"WHEN {changed} BEGIN SELECT RAISE(ABORT, '{MARK}: {what} never change'); END"
+        )
     op.execute(
         "CREATE TRIGGER snapshot_factor_sealed BEFORE INSERT ON snapshot_factor "
-        "WHEN (SELECT sealed FROM snapshot WHERE id = NEW.snapshot_id) "
+        "WHEN (SELECT sealed FROM snapshot WHERE sequence = NEW.snapshot_seq) "
         f"BEGIN SELECT RAISE(ABORT, '{MARK}: a sealed snapshot takes no more factors'); END"
     )
     op.execute(
@@ -75,8 +95,15 @@ def _postgresql() -> None:
             RAISE EXCEPTION '{MARK}: % rows cannot change', TG_TABLE_NAME;
         END $$;
         CREATE FUNCTION factordb_guard_columns() RETURNS trigger LANGUAGE plpgsql AS $$
+        DECLARE
+            movable text[] := TG_ARGV::text[];
         BEGIN
-            IF (to_jsonb(NEW) - TG_ARGV::text[]) IS DISTINCT FROM (to_jsonb(OLD) - TG_ARGV::text[]) THEN
+            IF TG_TABLE_NAME = 'snapshot' THEN
+                IF NOT OLD.sealed THEN
+                    movable := movable || ARRAY['id'];
+                END IF;
+            END IF;
+            IF (to_jsonb(NEW) - movable) IS DISTINCT FROM (to_jsonb(OLD) - movable) THEN
                 RAISE EXCEPTION '{MARK}: % content cannot change', TG_TABLE_NAME;
             END IF;
             IF TG_TABLE_NAME = 'snapshot' THEN
@@ -86,19 +113,30 @@ def _postgresql() -> None:
             END IF;
             RETURN NEW;
         END $$;
-        CREATE FUNCTION factordb_snapshot_open() RETURNS trigger LANGUAGE plpgsql AS $$
+        CREATE FUNCTION factordb_refuse_change() RETURNS trigger LANGUAGE plpgsql AS $$
         BEGIN
-            IF EXISTS (SELECT 1 FROM snapshot s JOIN (SELECT DISTINCT snapshot_id FROM new_rows) n
-                       ON n.snapshot_id = s.id WHERE s.sealed) THEN
+            RAISE EXCEPTION '{MARK}: % never change', TG_ARGV[0];
+        END $$;
+        CREATE FUNCTION factordb_snapshot_open() RETURNS trigger LANGUAGE plpgsql AS $$
+        DECLARE
+            any_sealed boolean;
+            any_unknown boolean;
+        BEGIN
+            SELECT bool_or(s.sealed), bool_or(s.sequence IS NULL) INTO any_sealed, any_unknown
+            FROM (SELECT DISTINCT snapshot_seq FROM new_rows) n
+            LEFT JOIN snapshot s ON s.sequence = n.snapshot_seq;
+            IF any_sealed THEN
                 RAISE EXCEPTION '{MARK}: a sealed snapshot takes no more factors';
             END IF;
-            IF EXISTS (SELECT 1 FROM (SELECT DISTINCT snapshot_id FROM new_rows) n
-                       LEFT JOIN snapshot s ON s.id = n.snapshot_id WHERE s.id IS NULL) THEN
+            IF any_unknown THEN
                 RAISE EXCEPTION 'snapshot_factor names an unknown snapshot'
                     USING ERRCODE = 'foreign_key_violation';
             END IF;
-            IF EXISTS (SELECT 1 FROM new_rows n LEFT JOIN factor_revision r
-                       ON r.id = n.revision_pk AND r.factor_pk = n.factor_pk WHERE r.id IS NULL) THEN
+            -- Revision IDs are unique, so every row meets its revision exactly when the
+            -- counts agree; an inner join lets the planner hash the narrow new rows.
+            IF (SELECT count(*) FROM new_rows n JOIN factor_revision r
+                ON r.id = n.revision_pk AND r.factor_pk = n.factor_pk)
+               <> (SELECT count(*) FROM new_rows) THEN
                 RAISE EXCEPTION 'snapshot_factor names a revision that is not of its factor'
                     USING ERRCODE = 'foreign_key_violation';
             END IF;
@@ -120,6 +158,12 @@ def _postgresql() -> None:
         op.execute(
             f"CREATE TRIGGER {table}_no_delete BEFORE DELETE ON {table} "
             "FOR EACH ROW EXECUTE FUNCTION factordb_refuse()"
+        )
+    for table, columns, what in IDENTITY:
+        changed = " OR ".join(f"OLD.{c} IS DISTINCT FROM NEW.{c}" for c in columns)
+        op.execute(
+            f"CREATE TRIGGER {table}_identity BEFORE UPDATE OF {', '.join(columns)} ON {table} "
+            f"FOR EACH ROW WHEN ({changed}) EXECUTE FUNCTION factordb_refuse_change('{what}')"
         )
     op.execute(
         "CREATE TRIGGER snapshot_factor_sealed AFTER INSERT ON snapshot_factor "

@@ -48,7 +48,7 @@ def make_snapshot(session: Session, revisions: list[FactorRevision], *, label: s
     session.execute(
         insert(SnapshotFactor),
         [
-            {"snapshot_id": snapshot_id, "factor_pk": r.factor_pk, "revision_pk": r.id}
+            {"snapshot_seq": sequence, "factor_pk": r.factor_pk, "revision_pk": r.id}
             for r in revisions
         ],
     )

@@ -57,3 +57,33 @@ def test_revisions_cannot_be_deleted(db_url: str) -> None:
         revision_pk = make_revision(s).id
     with pytest.raises(Immutable), session_scope(db_url) as s:
         s.execute(text("DELETE FROM factor_revision WHERE id = :id"), {"id": revision_pk})
+
+
+@pytest.mark.parametrize(
+    "statement",
+    [
+        "UPDATE factor SET code = 'renamed' WHERE id = :factor",
+        "UPDATE factor SET factor_id = 'cnbrc:renamed' WHERE id = :factor",
+        "UPDATE factor SET organisation_id = organisation_id + 1 WHERE id = :factor",
+        "UPDATE organisation SET slug = 'renamed'",
+    ],
+)
+def test_factor_and_provider_identifiers_never_change(db_url: str, statement: str) -> None:
+    with session_scope(db_url) as s:
+        factor_pk = make_revision(s, org="cnbrc", code="fixed").factor_pk
+        make_revision(s, org="other", code="fixed")
+    with pytest.raises(Immutable, match="never change"), session_scope(db_url) as s:
+        s.execute(text(statement), {"factor": factor_pk})
+
+
+def test_a_factor_still_takes_new_revisions(db_url: str) -> None:
+    with session_scope(db_url) as s:
+        first = make_revision(s, org="cnbrc", code="moving")
+    with session_scope(db_url) as s:
+        second = make_revision(s, org="cnbrc", code="moving", value=2.0)
+    with session_scope(db_url) as s:
+        current = s.execute(
+            text("SELECT current_revision_id, latest_number FROM factor WHERE id = :id"),
+            {"id": first.factor_pk},
+        ).one()
+    assert tuple(current) == (second.id, 2)

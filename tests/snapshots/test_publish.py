@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pyarrow.parquet as pq
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 from sqlmodel import Session
 
 from factordb.db import session_scope
@@ -160,3 +160,29 @@ def test_concurrent_publishers_produce_one_snapshot(db_url: str) -> None:
         assert s.execute(select(func.count()).select_from(Snapshot)).scalar_one() == 1
         frozen = s.execute(select(func.count()).select_from(SnapshotFactor)).scalar_one()
         assert frozen == 4
+
+
+def test_content_equal_to_an_older_snapshot_returns_that_snapshot(
+    db_url: str, snapshot_cache: Path
+) -> None:
+    with session_scope(db_url) as s:
+        seed(s)
+        first_revision = make_revision(s, org="cnbrc", code="reverted", value=1.0)
+    with session_scope(db_url) as s:
+        first = service.publish(s, caller=SYSTEM)
+    with session_scope(db_url) as s:
+        make_revision(s, org="cnbrc", code="reverted", value=2.0)
+    with session_scope(db_url) as s:
+        second = service.publish(s, caller=SYSTEM)
+    with session_scope(db_url) as s:
+        s.execute(
+            text("UPDATE factor SET current_revision_id = :r WHERE id = :f"),
+            {"r": first_revision.id, "f": first_revision.factor_pk},
+        )
+    with session_scope(db_url) as s:
+        again = service.publish(s, caller=SYSTEM)
+    assert second["created"] is True
+    assert again == {**first, "created": False}
+    assert sorted(p.name for p in snapshot_cache.iterdir()) == sorted(
+        f"{document['snapshot_id']}.parquet" for document in (first, second)
+    )

@@ -63,11 +63,12 @@ def test_an_ambiguous_prefix_lists_the_candidates(session: Session) -> None:
         "UPDATE snapshot SET label = 'renamed'",
         "UPDATE snapshot SET tree = '{}'",
         "UPDATE snapshot SET sealed = false",
+        "UPDATE snapshot SET id = 'provisional-x'",
         "DELETE FROM snapshot",
         "DELETE FROM snapshot_factor",
         "UPDATE snapshot_factor SET revision_pk = revision_pk",
-        "INSERT INTO snapshot_factor (snapshot_id, factor_pk, revision_pk) "
-        "SELECT s.id, f.id, f.current_revision_id FROM snapshot s, factor f "
+        "INSERT INTO snapshot_factor (snapshot_seq, factor_pk, revision_pk) "
+        "SELECT s.sequence, f.id, f.current_revision_id FROM snapshot s, factor f "
         "WHERE f.factor_id = 'cnbrc:late'",
     ],
 )
@@ -116,12 +117,12 @@ def test_the_frozen_tree_is_stored_with_the_snapshot(session: Session) -> None:
 
 
 @pytest.mark.parametrize(
-    ("snapshot_id", "revision_of"),
-    [("f" * 64, "first"), ("e" * 64, "second")],
+    ("sequence", "revision_of"),
+    [(2, "first"), (1, "second")],
     ids=["unknown snapshot", "revision of another factor"],
 )
 def test_a_frozen_row_must_name_a_snapshot_and_a_revision_of_its_factor(
-    db_url: str, snapshot_id: str, revision_of: str
+    db_url: str, sequence: int, revision_of: str
 ) -> None:
     with session_scope(db_url) as s:
         revisions = {code: make_revision(s, org="cnbrc", code=code) for code in ("first", "second")}
@@ -129,8 +130,8 @@ def test_a_frozen_row_must_name_a_snapshot_and_a_revision_of_its_factor(
     with pytest.raises(Conflict), session_scope(db_url) as s:
         s.execute(
             text(
-                "INSERT INTO snapshot_factor (snapshot_id, factor_pk, revision_pk) "
+                "INSERT INTO snapshot_factor (snapshot_seq, factor_pk, revision_pk) "
                 "VALUES (:s, :f, :r)"
             ),
-            {"s": snapshot_id, "f": revisions["first"].factor_pk, "r": revisions[revision_of].id},
+            {"s": sequence, "f": revisions["first"].factor_pk, "r": revisions[revision_of].id},
         )
