@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import os
 import shutil
+import threading
 import uuid
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -55,34 +56,47 @@ class SortedRows:
     DuckDB costs, and not at all when the rows already come in factor order (checked in
     one vectorised comparison); DuckDB then reads the sorted table in place. Factor IDs
     are unique in what the registry hands over (one row per factor), so the sorted
-    order is strict.
+    order is strict. The sort runs on first use (`sort`), so `publish` can leave it to
+    the thread that hashes while the database inserts.
     """
 
     TABLE = "snapshot_rows"
 
     def __init__(self, table: pa.Table) -> None:
-        import pyarrow.compute as pc
-
-        if not strictly_sorted(table["factor"]):
-            order = pc.sort_indices(table["factor"])
-            # Column by column on two threads (Arrow's take releases the GIL).
-            with ThreadPoolExecutor(2) as pool:
-                columns = list(pool.map(lambda column: pc.take(column, order), table.columns))
-            table = pa.table(columns, schema=table.schema)
         self.table = table
         self.count = table.num_rows
         self._connections: list[Any] = []
+        self._sorting = threading.Lock()
+        self._sorted = False
+
+    def sort(self) -> None:
+        """Sort once, on whichever thread first needs the order (publish: not the caller's)."""
+        import pyarrow.compute as pc
+
+        with self._sorting:
+            if self._sorted:
+                return
+            table = self.table
+            if not strictly_sorted(table["factor"]):
+                order = pc.sort_indices(table["factor"])
+                # Column by column on two threads (Arrow's take releases the GIL).
+                with ThreadPoolExecutor(2) as pool:
+                    columns = list(pool.map(lambda column: pc.take(column, order), table.columns))
+                self.table = pa.table(columns, schema=table.schema)
+            self._sorted = True
 
     def _connect(self) -> Any:
-        """A DuckDB connection reading the table in place; one per thread."""
+        """A DuckDB connection reading the sorted table in place; one per thread."""
+        self.sort()
         con = duckdb_connect()
         con.register(self.TABLE, self.table)
         self._connections.append(con)
         return con
 
     def content_id(self, tree: str) -> str:
+        con = self._connect()
         return content_id(
-            self._connect(),
+            con,
             f"SELECT * FROM {self.TABLE}",
             tree,
             presorted=True,
