@@ -6,16 +6,16 @@ import json
 from datetime import date
 from typing import Any
 
-from sqlalchemy import or_, select
+from sqlalchemy import bindparam, or_, select
 from sqlalchemy.orm import Session
 
 from factordb.errors import NotFound, ValidationFailed
-from factordb.identifiers import SLUG_RE, parse_factor_id
+from factordb.identifiers import SLUG_RE, SNAPSHOT_ID_RE, SNAPSHOT_PREFIX_RE, parse_factor_id
 from factordb.models import Factor, FactorRevision, Organisation, Snapshot, SnapshotFactor
 from factordb.pagination import decode_cursor, paginate
 from factordb.reference import subtree_clause
 from snapshots.fileformat import COLUMN_NAMES
-from snapshots.resolve import get_snapshot
+from snapshots.resolve import LABEL_RE, get_snapshot
 
 _SPECIAL = {
     "factor": Factor.factor_id,
@@ -34,23 +34,30 @@ COLUMNS = (
 MAX_TEXT = 200
 
 
+FROZEN = (
+    select(*COLUMNS, Snapshot.id.label("snapshot_id"))
+    .select_from(SnapshotFactor)
+    .join(Snapshot, Snapshot.sequence == SnapshotFactor.snapshot_seq)
+    .join(FactorRevision, FactorRevision.id == SnapshotFactor.revision_pk)
+    .join(Factor, Factor.id == SnapshotFactor.factor_pk)
+    .join(Organisation, Organisation.id == Factor.organisation_id)
+)
+# The "as of" lookup resolves a full ID or a label in the same statement: prebuilt, so
+# SQLAlchemy reuses its compiled form (the lookup is the API's hottest read).
+_AS_OF = FROZEN.where(Factor.factor_id == bindparam("factor_id"))
+_AS_OF_BY_ID = _AS_OF.where(Snapshot.id == bindparam("ref"))
+_AS_OF_BY_LABEL = _AS_OF.where(Snapshot.label == bindparam("ref"))
+
+
 def _frozen(snapshot: Snapshot) -> Any:
-    return (
-        select(*COLUMNS)
-        .select_from(SnapshotFactor)
-        .join(FactorRevision, FactorRevision.id == SnapshotFactor.revision_pk)
-        .join(Factor, Factor.id == SnapshotFactor.factor_pk)
-        .join(Organisation, Organisation.id == Factor.organisation_id)
-        .where(SnapshotFactor.snapshot_seq == snapshot.sequence)
-    )
+    return FROZEN.where(SnapshotFactor.snapshot_seq == snapshot.sequence)
 
 
-def _row(row: Any, snapshot: Snapshot) -> dict[str, Any]:
-    item = {name: row[name] for name in (*COLUMN_NAMES, "number")}
+def _row(row: Any) -> dict[str, Any]:
+    item = {name: row[name] for name in (*COLUMN_NAMES, "number", "snapshot_id")}
     for day in ("valid_from", "valid_to"):
         if isinstance(item[day], date):
             item[day] = item[day].isoformat()
-    item["snapshot_id"] = snapshot.id
     return item
 
 
@@ -124,19 +131,29 @@ def snapshot_factors(
         )
     page = paginate(session, query, keys=[Factor.factor_id], cursor=cursor, limit=limit)
     return {
-        "items": [_row(row._mapping, snapshot) for row in page.rows],
+        "items": [_row(row._mapping) for row in page.rows],
         "next_cursor": page.next_cursor,
     }
 
 
 def factor_as_of(session: Session, ref: str, factor_id: str) -> dict[str, Any]:
-    """The revision of `factor_id` frozen in snapshot `ref`; `NotFound` when it holds none."""
+    """The revision of `factor_id` frozen in snapshot `ref`; `NotFound` when it holds none.
+
+    The document carries the resolved `snapshot_id` (for a label or prefix `ref`).
+    """
     parse_factor_id(factor_id)
-    snapshot = get_snapshot(session, ref)
-    row = session.execute(_frozen(snapshot).where(Factor.factor_id == factor_id)).first()
+    ref = ref.strip()
+    if SNAPSHOT_ID_RE.match(ref):
+        statement = _AS_OF_BY_ID
+    elif SNAPSHOT_PREFIX_RE.match(ref) or not LABEL_RE.match(ref):
+        statement, ref = _AS_OF_BY_ID, get_snapshot(session, ref).id
+    else:
+        statement = _AS_OF_BY_LABEL
+    row = session.connection().execute(statement, {"ref": ref, "factor_id": factor_id}).first()
     if row is None:
+        snapshot = get_snapshot(session, ref)  # raises when the snapshot itself is unknown
         raise NotFound(
             f"factor {factor_id!r} is not in snapshot {snapshot.id[:12]} "
             f"(sequence {snapshot.sequence})"
         )
-    return _row(row._mapping, snapshot)
+    return _row(row._mapping)

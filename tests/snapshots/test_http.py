@@ -129,3 +129,37 @@ def test_unknown_snapshots_and_factors_are_problem_404s(api) -> None:  # type: i
         response = client.get(path, headers=accountant)
         assert response.status_code == 404, path
         assert response.headers["content-type"] == "application/problem+json"
+
+
+def test_an_as_of_lookup_by_label_names_the_snapshot_it_resolved(api) -> None:  # type: ignore[no-untyped-def]
+    client, admin, accountant = api
+    snapshot_id = client.post("/snapshots", json={"label": "v1"}, headers=admin).json()[
+        "snapshot_id"
+    ]
+    by_label = client.get("/snapshots/v1/factors/cnbrc:grid-east", headers=accountant)
+    by_id = client.get(f"/snapshots/{snapshot_id}/factors/cnbrc:grid-east", headers=accountant)
+    assert by_label.json() == by_id.json()
+    assert by_label.json()["snapshot_id"] == snapshot_id
+    assert by_label.headers["etag"] == by_id.headers["etag"]
+
+
+def test_an_as_of_miss_says_whether_the_snapshot_or_the_factor_is_missing(api) -> None:  # type: ignore[no-untyped-def]
+    client, admin, accountant = api
+    snapshot_id = client.post("/snapshots", json={"label": "v1"}, headers=admin).json()[
+        "snapshot_id"
+    ]
+    details = {
+        path: client.get(path, headers=accountant).json()["detail"]
+        for path in (
+            "/snapshots/v1/factors/cnbrc:absent",
+            "/snapshots/v9/factors/cnbrc:grid-east",
+            f"/snapshots/{'0' * 64}/factors/cnbrc:grid-east",
+        )
+    }
+    assert details == {
+        "/snapshots/v1/factors/cnbrc:absent": (
+            f"factor 'cnbrc:absent' is not in snapshot {snapshot_id[:12]} (sequence 1)"
+        ),
+        "/snapshots/v9/factors/cnbrc:grid-east": "no snapshot labelled 'v9'",
+        f"/snapshots/{'0' * 64}/factors/cnbrc:grid-east": f"no snapshot {'0' * 64}",
+    }
