@@ -48,8 +48,6 @@ def get_caller(
 ) -> Caller:
     """The key's principal, read on every request (revocation takes effect at once)."""
     key = credentials.credentials if credentials else request.state.__dict__.get("desk_key")
-    if not key:
-        return authenticate(session, key)
     return retry_disconnect(session, lambda: authenticate(session, key))
 
 
