@@ -8,9 +8,11 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from sqlalchemy.exc import DBAPIError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from factordb import errors
+from factordb.db import translate_db_error
 
 PROBLEM = "application/problem+json"
 TYPE_BASE = "/problems/"
@@ -87,6 +89,11 @@ def install(app: FastAPI) -> None:
         return problem(
             status, slug, title, exc.detail, errors_list=exc.errors, extra=extra, headers=headers
         )
+
+    @app.exception_handler(DBAPIError)
+    async def _database(request: Request, exc: DBAPIError) -> JSONResponse:
+        """A driver error that no service turned into a domain error (a read's outage)."""
+        return await _domain(request, translate_db_error(exc))
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(_: Request, exc: RequestValidationError) -> JSONResponse:

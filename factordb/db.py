@@ -12,9 +12,10 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any, TypeVar
 
-from sqlalchemy import Engine, create_engine, event, literal
+from sqlalchemy import Dialect, Engine, Select, create_engine, event, literal
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DataError, DBAPIError, IntegrityError, OperationalError
+from sqlalchemy.orm import Session as OrmSession
 from sqlmodel import Session
 
 from factordb.errors import (
@@ -87,6 +88,62 @@ def inline_pattern(pattern: str) -> Any:
     return literal(pattern, literal_execute=True)
 
 
+class DriverSelect:
+    """A prebuilt SELECT that a hot read runs straight on the driver's cursor.
+
+    For the statements every API request runs (the key lookup, the "as of" lookup):
+    SQLAlchemy's per-execution work (execution context, result metadata built from
+    the cursor description, row processors) cost more CPU than the query itself,
+    about 65 µs of 120 µs for a 38-column row. The SQL is compiled once per dialect
+    by SQLAlchemy; only the execution is direct. Driver errors come out as SQLAlchemy's
+    `DBAPIError`, with a dead connection invalidated, exactly as from `execute`, so
+    `retry_disconnect` and the error translation treat both paths alike. Values come as
+    the driver returns them (no type processing): keep to text and numbers, or dates
+    the caller formats.
+    """
+
+    def __init__(self, statement: Select[Any]) -> None:
+        self.statement = statement
+        self.keys = tuple(statement.selected_columns.keys())
+        self._compiled: dict[str, tuple[str, list[str] | None]] = {}
+
+    def _compile(self, dialect: Dialect) -> tuple[str, list[str] | None]:
+        compiled = self.statement.compile(dialect=dialect)
+        positions = list(compiled.positiontup) if compiled.positional else None
+        self._compiled[dialect.name] = (str(compiled), positions)
+        return self._compiled[dialect.name]
+
+    def rows(self, session: OrmSession, **params: Any) -> list[dict[str, Any]]:
+        connection = session.connection()
+        dialect = connection.dialect
+        sql, positions = self._compiled.get(dialect.name) or self._compile(dialect)
+        args: Any = params if positions is None else [params[name] for name in positions]
+        raw = connection.connection.dbapi_connection
+        cursor = raw.cursor()  # type: ignore[union-attr]
+        try:
+            cursor.execute(sql, args)
+            found = cursor.fetchall()
+        except dialect.loaded_dbapi.Error as exc:
+            invalidated = dialect.is_disconnect(exc, raw, cursor)  # type: ignore[arg-type]
+            if invalidated:
+                connection.invalidate(exc)
+            raise DBAPIError.instance(
+                sql,
+                args,
+                exc,
+                dialect.loaded_dbapi.Error,
+                connection_invalidated=invalidated,
+                dialect=dialect,
+            ) from exc
+        finally:
+            cursor.close()
+        return [dict(zip(self.keys, row, strict=True)) for row in found]
+
+    def first(self, session: OrmSession, **params: Any) -> dict[str, Any] | None:
+        found = self.rows(session, **params)
+        return found[0] if found else None
+
+
 def dispose_engine(url: str) -> None:
     for read_only in (False, True):
         engine = _engines.pop((normalise_url(url), read_only), None)
@@ -151,18 +208,10 @@ def read_session(url: str) -> Session:
 
     For requests that only read. Each statement sees the latest committed state, as
     under PostgreSQL's READ COMMITTED anyway; snapshot contents never change at all.
-    Close it when done; wrap its work in `translating_errors`.
+    Close it when done. Driver errors surface as SQLAlchemy's `DBAPIError`: the API
+    translates them in one handler (`translate_db_error`).
     """
     return Session(get_engine(url, read_only=True), expire_on_commit=False)
-
-
-@contextmanager
-def translating_errors() -> Iterator[None]:
-    """Driver errors raised inside become domain errors (`translate_db_error`)."""
-    try:
-        yield
-    except DBAPIError as exc:
-        raise translate_db_error(exc) from exc
 
 
 def retry_disconnect(session: Session, work: Callable[[], T]) -> T:

@@ -10,6 +10,7 @@ from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from factordb import audit
+from factordb.db import DriverSelect
 from factordb.errors import (
     AuthenticationFailed,
     Conflict,
@@ -125,31 +126,30 @@ def create_key(
     return key
 
 
-_KEY_LOOKUP = (
+_KEY_LOOKUP = DriverSelect(
     select(Principal.id, Principal.organisation_id, Principal.role, Organisation.slug)
     .join(Organisation, Organisation.id == Principal.organisation_id)
     .where(Principal.key_hash == bindparam("key_hash"), Principal.revoked_at.is_(None))
 )
-_SPECIALTIES = select(ExpertSpecialty.node).where(
-    ExpertSpecialty.principal_id == bindparam("principal")
+_SPECIALTIES = DriverSelect(
+    select(ExpertSpecialty.node).where(ExpertSpecialty.principal_id == bindparam("principal"))
 )
 
 
 def authenticate(session: Session, key: str | None) -> Caller:
     if not key:
         raise AuthenticationFailed("an API key is required")
-    # one prebuilt Core statement: this runs on every request
-    connection = session.connection()
-    row = connection.execute(_KEY_LOOKUP, {"key_hash": hash_key(key.strip())}).first()
+    # runs on every request: a prebuilt statement on the driver's cursor
+    row = _KEY_LOOKUP.first(session, key_hash=hash_key(key.strip()))
     if row is None:
         raise AuthenticationFailed("unknown or revoked API key")
     # only experts carry specialties: other keys skip the round trip on every request
     specialties = (
-        tuple(connection.execute(_SPECIALTIES, {"principal": row.id}).scalars())
-        if row.role == "expert"
+        tuple(r["node"] for r in _SPECIALTIES.rows(session, principal=row["id"]))
+        if row["role"] == "expert"
         else ()
     )
-    return Caller(row.id, row.organisation_id, row.slug, row.role, specialties)
+    return Caller(row["id"], row["organisation_id"], row["slug"], row["role"], specialties)
 
 
 def require_role(caller: Caller, *roles: str) -> Caller:

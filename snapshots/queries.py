@@ -9,6 +9,7 @@ from typing import Any
 from sqlalchemy import bindparam, or_, select
 from sqlalchemy.orm import Session
 
+from factordb.db import DriverSelect
 from factordb.errors import NotFound, ValidationFailed
 from factordb.identifiers import SLUG_RE, SNAPSHOT_ID_RE, SNAPSHOT_PREFIX_RE, parse_factor_id
 from factordb.models import Factor, FactorRevision, Organisation, Snapshot, SnapshotFactor
@@ -42,11 +43,11 @@ FROZEN = (
     .join(Factor, Factor.id == SnapshotFactor.factor_pk)
     .join(Organisation, Organisation.id == Factor.organisation_id)
 )
-# The "as of" lookup resolves a full ID or a label in the same statement: prebuilt, so
-# SQLAlchemy reuses its compiled form (the lookup is the API's hottest read).
+# The "as of" lookup resolves a full ID or a label in the same statement, run on the
+# driver's cursor: it is the API's hottest read.
 _AS_OF = FROZEN.where(Factor.factor_id == bindparam("factor_id"))
-_AS_OF_BY_ID = _AS_OF.where(Snapshot.id == bindparam("ref"))
-_AS_OF_BY_LABEL = _AS_OF.where(Snapshot.label == bindparam("ref"))
+_AS_OF_BY_ID = DriverSelect(_AS_OF.where(Snapshot.id == bindparam("ref")))
+_AS_OF_BY_LABEL = DriverSelect(_AS_OF.where(Snapshot.label == bindparam("ref")))
 
 
 def _frozen(snapshot: Snapshot) -> Any:
@@ -149,11 +150,11 @@ def factor_as_of(session: Session, ref: str, factor_id: str) -> dict[str, Any]:
         statement, ref = _AS_OF_BY_ID, get_snapshot(session, ref).id
     else:
         statement = _AS_OF_BY_LABEL
-    row = session.connection().execute(statement, {"ref": ref, "factor_id": factor_id}).first()
+    row = statement.first(session, ref=ref, factor_id=factor_id)
     if row is None:
         snapshot = get_snapshot(session, ref)  # raises when the snapshot itself is unknown
         raise NotFound(
             f"factor {factor_id!r} is not in snapshot {snapshot.id[:12]} "
             f"(sequence {snapshot.sequence})"
         )
-    return _row(row._mapping)
+    return _row(row)

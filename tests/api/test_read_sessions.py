@@ -10,6 +10,7 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import event, text, update
 
+from api.app import create_app
 from factordb import registry
 from factordb.db import get_engine, read_session, session_scope
 from factordb.models import Principal
@@ -90,3 +91,27 @@ def test_a_search_pattern_is_in_the_statement_so_each_pattern_is_planned(
     assert "'material.%'" in statement
     assert "'%it''s%'" in statement
     assert "material.%" not in str(parameters)
+
+
+def test_every_read_returns_its_connection_to_the_pool(
+    client: TestClient, keys: Keys, factor: str, db_url: str
+) -> None:
+    """Found, not found, refused and invalid reads all give their connection back."""
+    headers = keys.header("accountant")
+    statuses = [
+        client.get(f"/factors/{factor}", headers=headers).status_code,
+        client.get("/factors/cnbrc:nope", headers=headers).status_code,
+        client.get(f"/factors/{factor}", headers={"Authorization": "Bearer wrong"}).status_code,
+        client.get("/factors?limit=0", headers=headers).status_code,
+    ]
+    assert statuses == [200, 404, 401, 422]
+    assert get_engine(db_url, read_only=True).pool.checkedout() == 0  # type: ignore[attr-defined]
+
+
+def test_a_read_while_the_server_refuses_connections_is_a_503_problem() -> None:
+    app = create_app("postgresql+psycopg://postgres@127.0.0.1:1/factordb")
+    with TestClient(app, raise_server_exceptions=False) as down:
+        response = down.get("/snapshots", headers={"Authorization": "Bearer any-key"})
+    assert response.status_code == 503
+    assert response.headers["content-type"] == "application/problem+json"
+    assert response.json()["type"] == "/problems/database-unavailable"
