@@ -171,6 +171,10 @@ def _publish_frozen(
             ),
             {"seq": sequence},
         )
+        if session.get_bind().dialect.name == "postgresql":
+            # Planner statistics for the new rows, inside this transaction (while DuckDB
+            # hashes): the first reads of the snapshot must not wait for autovacuum.
+            session.execute(text("ANALYZE snapshot_factor"))
     except BaseException:
         with contextlib.suppress(Exception):  # the database's error is the one to report
             hashing.result()[1].unlink(missing_ok=True)

@@ -90,6 +90,21 @@ def test_publish_freezes_only_each_live_factors_current_approved_revision(
     assert document["sequence"] == 1
 
 
+def test_publish_gives_the_planner_statistics_for_the_new_rows(
+    session: Session, dialect: str
+) -> None:
+    """Autovacuum may be late (or off): the first reads of a snapshot must be planned
+    with its rows counted, not as an empty table."""
+    if dialect != "postgresql":
+        pytest.skip("SQLite plans from its indexes; PostgreSQL from ANALYZE statistics")
+    seed(session)
+    service.publish(session, caller=SYSTEM)
+    estimated = session.execute(
+        text("SELECT reltuples FROM pg_class WHERE relname = 'snapshot_factor'")
+    ).scalar_one()
+    assert estimated == 4
+
+
 def test_publish_records_the_publisher_and_seals_the_snapshot(session: Session) -> None:
     seed(session)
     _, admin = make_caller(session, org="operator", role="admin")
