@@ -65,9 +65,12 @@ def route_errors(route: Any) -> list[int]:
         flat.path_params or flat.query_params or flat.header_params or flat.body_params
     ) or any(d.query_params or d.path_params or d.body_params for d in flat.dependencies)
     statuses: set[int] = set()
-    if get_caller in calls:
+    readers = [c for c in calls if getattr(c, "__qualname__", "").startswith("_reads.")]
+    if get_caller in calls or readers:
         statuses.add(401)
-    if any(getattr(c, "__qualname__", "").startswith("_role.") for c in calls):
+    if any(getattr(c, "__qualname__", "").startswith("_role.") for c in calls) or any(
+        r.roles for r in readers
+    ):
         statuses.add(403)
     if "{" in route.path_format:
         statuses.add(404)
@@ -75,7 +78,7 @@ def route_errors(route: Any) -> list[int]:
         statuses.add(409)
     if has_input:
         statuses.add(422)
-    if get_session in calls or get_read_session in calls:
+    if get_session in calls or get_read_session in calls:  # readers depend on it too
         statuses.add(503)
     for status in route.responses:
         if isinstance(status, int) and status >= 400:

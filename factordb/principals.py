@@ -136,11 +136,16 @@ _SPECIALTIES = DriverSelect(
 )
 
 
-def authenticate(session: Session, key: str | None) -> Caller:
+def require_key(key: str | None) -> str:
+    """The key as given; `AuthenticationFailed` when there is none (checkable without I/O)."""
     if not key:
         raise AuthenticationFailed("an API key is required")
+    return key
+
+
+def authenticate(session: Session, key: str | None) -> Caller:
     # runs on every request: a prebuilt statement on the driver's cursor
-    row = _KEY_LOOKUP.first(session, key_hash=hash_key(key.strip()))
+    row = _KEY_LOOKUP.first(session, key_hash=hash_key(require_key(key).strip()))
     if row is None:
         raise AuthenticationFailed("unknown or revoked API key")
     # only experts carry specialties: other keys skip the round trip on every request

@@ -8,7 +8,7 @@ from fastapi import APIRouter, File, UploadFile
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict
 
-from api.deps import ProviderCaller, ProviderOrAdmin, ReadSessionDep, SessionDep
+from api.deps import ProviderCaller, ProviderOrAdminReads, SessionDep
 from api.errors import problem
 from ingest.service import get_batch, ingest_upload
 
@@ -87,6 +87,6 @@ def upload(
     summary="A batch's report",
     responses={404: {"description": "No such batch, or one of another organisation."}},
 )
-def show(session: ReadSessionDep, caller: ProviderOrAdmin, batch_id: str) -> Any:
+async def show(read: ProviderOrAdminReads, batch_id: str) -> Any:
     """A batch's report: for the provider organisation that uploaded it, and admins."""
-    return get_batch(session, batch_id=batch_id, caller=caller)
+    return await read(lambda session, caller: get_batch(session, batch_id=batch_id, caller=caller))

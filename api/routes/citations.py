@@ -8,7 +8,13 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Response
 from pydantic import BaseModel, ConfigDict, Field
 
-from api.deps import AccountantCaller, CitationReader, ImpactReader, ReadSessionDep, SessionDep
+from api.deps import (
+    AccountantCaller,
+    AccountantReads,
+    CitationReads,
+    ImpactReads,
+    SessionDep,
+)
 from api.schemas import IsoText
 from snapshots import citations
 from snapshots.citation_schemas import CitationReport, ErrataReport, ImpactReport, ManifestRecord
@@ -102,9 +108,8 @@ def post_manifest(
         422: {"description": "A verifier without `declaration`, a bad date or cursor."},
     },
 )
-def report(
-    session: ReadSessionDep,
-    caller: CitationReader,
+async def report(
+    read: CitationReads,
     factor: Annotated[str | None, Query(description="Factor ID.", max_length=260)] = None,
     snapshot: Annotated[
         str | None, Query(description="Snapshot ID, prefix or label.", max_length=128)
@@ -130,16 +135,18 @@ def report(
     a verifier the manifests of the declaration it names; an operator all. Aggregates
     count each declaration's current manifest only.
     """
-    return citations.citation_report(
-        session,
-        caller=caller,
-        factor=factor,
-        snapshot=snapshot,
-        since=since,
-        declaration=declaration,
-        history=history,
-        cursor=cursor,
-        limit=limit,
+    return await read(
+        lambda session, caller: citations.citation_report(
+            session,
+            caller=caller,
+            factor=factor,
+            snapshot=snapshot,
+            since=since,
+            declaration=declaration,
+            history=history,
+            cursor=cursor,
+            limit=limit,
+        )
     )
 
 
@@ -149,9 +156,8 @@ def report(
     summary="Declarations that cited factors changed between two snapshots",
     responses={404: {"description": "An unknown snapshot."}},
 )
-def impact(
-    session: ReadSessionDep,
-    caller: ImpactReader,
+async def impact(
+    read: ImpactReads,
     from_snapshot: Annotated[
         str, Query(alias="from", description="Snapshot A (ID, prefix, label).", max_length=128)
     ],
@@ -167,13 +173,15 @@ def impact(
     A provider sees declarations citing its own factors (to notify them); an accountant
     its own declarations (what would move if it re-pinned from A to B).
     """
-    return citations.citation_impact(
-        session,
-        caller=caller,
-        from_snapshot=from_snapshot,
-        to_snapshot=to_snapshot,
-        cursor=cursor,
-        limit=limit,
+    return await read(
+        lambda session, caller: citations.citation_impact(
+            session,
+            caller=caller,
+            from_snapshot=from_snapshot,
+            to_snapshot=to_snapshot,
+            cursor=cursor,
+            limit=limit,
+        )
     )
 
 
@@ -182,9 +190,11 @@ def impact(
     response_model=ErrataReport,
     summary="Cited revisions since corrected",
 )
-def errata(
-    session: ReadSessionDep, caller: AccountantCaller, cursor: Cursor = None, limit: Limit = None
-) -> ErrataReport:
+async def errata(read: AccountantReads, cursor: Cursor = None, limit: Limit = None) -> ErrataReport:
     """Revisions the key's organisation cites in current declarations that a newer
     approved revision with change reason `correction` or `unit_fix` superseded."""
-    return citations.citation_errata(session, caller=caller, cursor=cursor, limit=limit)
+    return await read(
+        lambda session, caller: citations.citation_errata(
+            session, caller=caller, cursor=cursor, limit=limit
+        )
+    )

@@ -6,7 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path, Query
 
-from api.deps import CurrentCaller, ReadSessionDep
+from api.deps import Reads
 from api.schemas import FactorDetail, FactorPage
 from factordb import registry
 
@@ -22,9 +22,8 @@ FACTOR_ID = r"^[a-z0-9][a-z0-9._-]{0,127}:[a-z0-9][a-z0-9._-]{0,127}$"
     summary="Search factors",
     responses={422: {"description": "An invalid or unknown filter, or a bad cursor."}},
 )
-def search(
-    session: ReadSessionDep,
-    caller: CurrentCaller,
+async def search(
+    read: Reads,
     classification: Annotated[
         str | None,
         Query(
@@ -61,17 +60,19 @@ def search(
     Results are ordered by revision ID and paginated by an opaque cursor. Another
     provider's unpublished revisions are never counted or returned.
     """
-    return registry.search_factors(
-        session,
-        caller=caller,
-        classification=classification,
-        geography=geography,
-        year=year,
-        unit=unit,
-        provider=provider,
-        q=q,
-        cursor=cursor,
-        limit=limit,
+    return await read(
+        lambda session, caller: registry.search_factors(
+            session,
+            caller=caller,
+            classification=classification,
+            geography=geography,
+            year=year,
+            unit=unit,
+            provider=provider,
+            q=q,
+            cursor=cursor,
+            limit=limit,
+        )
     )
 
 
@@ -81,9 +82,8 @@ def search(
     summary="One factor with its revisions and review decisions",
     responses={404: {"description": "No such factor, or none the caller may see."}},
 )
-def detail(
-    session: ReadSessionDep,
-    caller: CurrentCaller,
+async def detail(
+    read: Reads,
     factor_id: Annotated[
         str,
         Path(
@@ -94,4 +94,6 @@ def detail(
     ],
 ) -> dict:
     """The factor and every revision the caller may see, with the experts' decisions."""
-    return registry.factor_detail(session, caller=caller, factor_id=factor_id)
+    return await read(
+        lambda session, caller: registry.factor_detail(session, caller=caller, factor_id=factor_id)
+    )

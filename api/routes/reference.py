@@ -3,7 +3,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 from pydantic import BaseModel
 
-from api.deps import CurrentCaller, ReadSessionDep
+from api.deps import Reads
 from factordb import reference
 
 router = APIRouter(tags=["reference"])
@@ -42,16 +42,17 @@ class GeographyList(BaseModel):
     response_model=NodeList,
     responses={404: {"description": "No classification node `under`."}},
 )
-def classification(
-    session: ReadSessionDep,
-    _: CurrentCaller,
+async def classification(
+    read: Reads,
     under: Annotated[str | None, Query(description="Only this node and its subtree.")] = None,
 ) -> NodeList:
     """The classification tree, or one subtree."""
-    return NodeList(items=[NodeOut(**n) for n in reference.nodes(session, under=under)])
+    nodes = await read(lambda session, _: reference.nodes(session, under=under))
+    return NodeList(items=[NodeOut(**n) for n in nodes])
 
 
 @router.get("/geographies", response_model=GeographyList)
-def geographies(session: ReadSessionDep, _: CurrentCaller) -> GeographyList:
+async def geographies(read: Reads) -> GeographyList:
     """Every geography with its parent (province → regional grid → country → GLO)."""
-    return GeographyList(items=[GeographyOut(**g) for g in reference.geographies(session)])
+    places = await read(lambda session, _: reference.geographies(session))
+    return GeographyList(items=[GeographyOut(**g) for g in places])

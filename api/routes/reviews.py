@@ -6,7 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path, Query
 
-from api.deps import CurrentCaller, ExpertCaller, ProviderCaller, ReadSessionDep, SessionDep
+from api.deps import ExpertCaller, ExpertReads, ProviderCaller, ProviderReads, Reads, SessionDep
 from review import service
 from review.schemas import DecisionIn, Decisions, ReviewQueue, RevisionDetail, Submissions
 
@@ -35,9 +35,8 @@ LimitQuery = Annotated[
     summary="The expert's review queue",
     responses={404: {"description": "An unknown classification node or provider."}},
 )
-def review_queue(
-    session: ReadSessionDep,
-    caller: ExpertCaller,
+async def review_queue(
+    read: ExpertReads,
     classification: Annotated[
         str | None, Query(description="Only this classification subtree.", max_length=200)
     ] = None,
@@ -49,13 +48,15 @@ def review_queue(
 ) -> ReviewQueue:
     """Pending revisions in the expert's specialties from other organisations, oldest first,
     with the current approved value beside the proposed one and the relative change."""
-    return service.queue(
-        session,
-        caller=caller,
-        classification=classification,
-        provider=provider,
-        cursor=cursor,
-        limit=limit,
+    return await read(
+        lambda session, caller: service.queue(
+            session,
+            caller=caller,
+            classification=classification,
+            provider=provider,
+            cursor=cursor,
+            limit=limit,
+        )
     )
 
 
@@ -126,12 +127,12 @@ def withdraw_revision(
     summary="One revision with its decisions",
     responses={404: {"description": "No such revision, or one the caller may not see."}},
 )
-def get_revision(
-    session: ReadSessionDep, caller: CurrentCaller, revision: RevisionPath
-) -> RevisionDetail:
+async def get_revision(read: Reads, revision: RevisionPath) -> RevisionDetail:
     """Approved revisions to any key; others to their provider, admins and the experts
     whose specialty covers them."""
-    return service.show(session, caller=caller, revision=revision)
+    return await read(
+        lambda session, caller: service.show(session, caller=caller, revision=revision)
+    )
 
 
 @router.get(
@@ -140,9 +141,8 @@ def get_revision(
     summary="The provider's own revisions",
     responses={422: {"description": "An unknown status, or a bad cursor."}},
 )
-def list_submissions(
-    session: ReadSessionDep,
-    caller: ProviderCaller,
+async def list_submissions(
+    read: ProviderReads,
     status: Annotated[
         str | None, Query(description="Only revisions in this status.", max_length=20)
     ] = None,
@@ -151,4 +151,8 @@ def list_submissions(
 ) -> Submissions:
     """Every revision of the caller's organisation in submission order, with its status
     and the experts' decisions and comments."""
-    return service.submissions(session, caller=caller, status=status, cursor=cursor, limit=limit)
+    return await read(
+        lambda session, caller: service.submissions(
+            session, caller=caller, status=status, cursor=cursor, limit=limit
+        )
+    )

@@ -17,9 +17,11 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Path, Query, Request, Response, status
 from fastapi.responses import FileResponse
+from sqlmodel import Session
 
-from api.deps import AdminCaller, CurrentCaller, ReadSessionDep, SessionDep
+from api.deps import AdminCaller, Reads, SessionDep
 from factordb.identifiers import SNAPSHOT_ID_RE, SNAPSHOT_PREFIX_RE
+from factordb.principals import Caller
 from snapshots import service
 from snapshots.schemas import (
     FrozenFactor,
@@ -98,22 +100,23 @@ def publish(
 
 
 @router.get("/snapshots", response_model=SnapshotList, summary="List snapshots")
-def list_snapshots(
-    session: ReadSessionDep,
-    _: CurrentCaller,
+async def list_snapshots(
+    read: Reads,
     cursor: Annotated[str | None, Query(max_length=512)] = None,
     limit: Annotated[int | None, Query(ge=1)] = None,
 ) -> dict[str, Any]:
     """Published snapshots in sequence order."""
-    return service.list_snapshots(session, cursor=cursor, limit=limit)
+    return await read(
+        lambda session, _: service.list_snapshots(session, cursor=cursor, limit=limit)
+    )
 
 
 @router.get(
     "/snapshots/{ref}", response_model=SnapshotDetail, summary="One snapshot", responses=CACHED
 )
-def show(session: ReadSessionDep, _: CurrentCaller, request: Request, ref: Ref) -> Response:
+async def show(read: Reads, request: Request, ref: Ref) -> Response:
     """Sequence, label, parent, publisher and deprecation of one snapshot."""
-    document = service.show(session, ref)
+    document = await read(lambda session, _: service.show(session, ref))
     etag = _etag(document["snapshot_id"], "show", str(document["deprecated"]))
     headers = {"ETag": etag, "Cache-Control": REVALIDATE}
     if _not_modified(request, etag):
@@ -127,9 +130,8 @@ def show(session: ReadSessionDep, _: CurrentCaller, request: Request, ref: Ref) 
     summary="Factors of a snapshot",
     responses=CACHED,
 )
-def factors(
-    session: ReadSessionDep,
-    _: CurrentCaller,
+async def factors(
+    read: Reads,
     request: Request,
     ref: Ref,
     classification: Annotated[
@@ -144,26 +146,30 @@ def factors(
     limit: Annotated[int | None, Query(ge=1)] = None,
 ) -> Response:
     """The factors frozen in the snapshot, filtered like `GET /factors`, in factor-ID order."""
-    snapshot = service.get_snapshot(session, ref)
-    etag = _etag(
-        snapshot.id, "factors", *sorted(f"{k}={v}" for k, v in request.query_params.items())
-    )
-    headers = {"ETag": etag, "Cache-Control": _cache_control(ref)}
-    if _not_modified(request, etag):
-        return Response(status_code=304, headers=headers)
-    page = service.snapshot_factors(
-        session,
-        snapshot.id,
-        classification=classification,
-        geography=geography,
-        year=year,
-        unit=unit,
-        provider=provider,
-        q=q,
-        cursor=cursor,
-        limit=limit,
-    )
-    return _json(page, headers)
+
+    def page(session: Session, _: Caller) -> Response:
+        snapshot = service.get_snapshot(session, ref)
+        etag = _etag(
+            snapshot.id, "factors", *sorted(f"{k}={v}" for k, v in request.query_params.items())
+        )
+        headers = {"ETag": etag, "Cache-Control": _cache_control(ref)}
+        if _not_modified(request, etag):
+            return Response(status_code=304, headers=headers)
+        found = service.snapshot_factors(
+            session,
+            snapshot.id,
+            classification=classification,
+            geography=geography,
+            year=year,
+            unit=unit,
+            provider=provider,
+            q=q,
+            cursor=cursor,
+            limit=limit,
+        )
+        return _json(found, headers)
+
+    return await read(page)
 
 
 @router.get(
@@ -172,15 +178,14 @@ def factors(
     summary="One factor as of a snapshot",
     responses=CACHED,
 )
-def factor_as_of(
-    session: ReadSessionDep,
-    _: CurrentCaller,
+async def factor_as_of(
+    read: Reads,
     request: Request,
     ref: Ref,
     factor_id: Annotated[str, Path(pattern=FACTOR_ID, examples=["cnbrc:ncm811-cam"])],
 ) -> Response:
     """The revision of the factor that the snapshot froze; 404 when it holds none."""
-    document = service.factor_as_of(session, ref, factor_id)
+    document = await read(lambda session, _: service.factor_as_of(session, ref, factor_id))
     etag = _etag(document["snapshot_id"], "factor", factor_id)
     headers = {"ETag": etag, "Cache-Control": _cache_control(ref)}
     if _not_modified(request, etag):
@@ -194,17 +199,19 @@ def factor_as_of(
     summary="Typed diff to another snapshot",
     responses=CACHED,
 )
-def diff(
-    session: ReadSessionDep, _: CurrentCaller, request: Request, ref: Ref, other: Ref
-) -> Response:
+async def diff(read: Reads, request: Request, ref: Ref, other: Ref) -> Response:
     """Changes from `ref` to `other`, each factor once under its most telling type."""
-    old = service.get_snapshot(session, ref)
-    new = service.get_snapshot(session, other)
-    etag = _etag(old.id, "diff", new.id)
-    headers = {"ETag": etag, "Cache-Control": _cache_control(ref, other)}
-    if _not_modified(request, etag):
-        return Response(status_code=304, headers=headers)
-    return _json(service.diff(session, old.id, new.id), headers)
+
+    def changes(session: Session, _: Caller) -> Response:
+        old = service.get_snapshot(session, ref)
+        new = service.get_snapshot(session, other)
+        etag = _etag(old.id, "diff", new.id)
+        headers = {"ETag": etag, "Cache-Control": _cache_control(ref, other)}
+        if _not_modified(request, etag):
+            return Response(status_code=304, headers=headers)
+        return _json(service.diff(session, old.id, new.id), headers)
+
+    return await read(changes)
 
 
 @router.get(
@@ -219,23 +226,26 @@ def diff(
         },
     },
 )
-def export(
-    session: ReadSessionDep,
-    _: CurrentCaller,
+async def export(
+    read: Reads,
     request: Request,
     ref: Ref,
     fmt: Annotated[str, Query(alias="format", pattern="^(parquet|csv)$")] = "parquet",
 ) -> Response:
     """The snapshot's export file, built once per snapshot and served from the cache."""
-    snapshot = service.get_snapshot(session, ref)
-    etag = _etag(snapshot.id, "export", fmt)
-    headers = {"ETag": etag, "Cache-Control": _cache_control(ref)}
-    if _not_modified(request, etag):
-        return Response(status_code=304, headers=headers)
-    snapshot, path = service.export_file(session, snapshot.id, fmt=fmt)
-    return FileResponse(
-        path,
-        media_type=MEDIA[fmt],
-        filename=f"factordb-snapshot-{snapshot.sequence}-{snapshot.id[:12]}.{fmt}",
-        headers=headers,
-    )
+
+    def file(session: Session, _: Caller) -> Response:
+        snapshot = service.get_snapshot(session, ref)
+        etag = _etag(snapshot.id, "export", fmt)
+        headers = {"ETag": etag, "Cache-Control": _cache_control(ref)}
+        if _not_modified(request, etag):
+            return Response(status_code=304, headers=headers)
+        snapshot, path = service.export_file(session, snapshot.id, fmt=fmt)
+        return FileResponse(
+            path,
+            media_type=MEDIA[fmt],
+            filename=f"factordb-snapshot-{snapshot.sequence}-{snapshot.id[:12]}.{fmt}",
+            headers=headers,
+        )
+
+    return await read(file)

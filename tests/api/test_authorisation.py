@@ -54,6 +54,11 @@ PRIVATE = [
     ("GET", "/revisions/rival:secret@1"),
     ("POST", "/revisions/rival:secret@1/withdraw"),
 ]
+# Required query parameters, so that the request is well-formed: a key that is present is
+# looked up after the parameters are judged (`api.deps.Reader`).
+QUERIES: dict[tuple[str, str], dict[str, str]] = {
+    ("GET", "/citations/impact"): {"from": "2025-Q1", "to": "2025-Q2"},
+}
 SAMPLES = {
     "factor_id": "cnbrc:ncm811-cam",
     "revision": "cnbrc:ncm811-cam@1",
@@ -92,7 +97,8 @@ def admitted_role(method: str, path: str) -> str:
 
 def call(client: TestClient, method: str, path: str, headers: dict[str, str]) -> Any:
     body = {"json": {}} if method == "POST" else {}
-    return client.request(method, concrete(path), headers=headers, **body)
+    params = QUERIES.get((method, shape(path)), {})
+    return client.request(method, concrete(path), headers=headers, params=params, **body)
 
 
 def assert_problem(response: Any, status: int) -> None:
@@ -119,6 +125,23 @@ def test_missing_or_bad_key_is_a_401_problem(
     response = call(client, method, path, headers)
     assert_problem(response, 401)
     assert response.headers["www-authenticate"] == "Bearer"
+
+
+def test_a_missing_key_is_a_401_problem_even_with_malformed_parameters(
+    world: tuple[TestClient, Keys],
+) -> None:
+    client, _ = world
+    assert_problem(client.get("/citations/impact"), 401)
+
+
+def test_a_present_key_is_looked_up_after_the_parameters_are_judged(
+    world: tuple[TestClient, Keys],
+) -> None:
+    """An unknown key with malformed parameters is told about the parameters first: the
+    key costs a statement, the parameters none."""
+    client, _ = world
+    response = client.get("/citations/impact", headers={"Authorization": "Bearer fdb_nope"})
+    assert_problem(response, 422)
 
 
 @pytest.mark.parametrize(("method", "path"), GUARDED)
