@@ -136,10 +136,11 @@ class Reader:
 
 
 def _reads(*roles: str):  # type: ignore[no-untyped-def]
-    async def reader(request: Request, session: ReadSessionDep, credentials: BearerDep) -> Reader:
+    async def reader(request: Request, credentials: BearerDep) -> Reader:
         # a missing key is refused here, before the parameters are judged; a key that is
         # present is looked up on the trip, after them
-        return Reader(session, require_key(_key(request, credentials)), roles)
+        key = require_key(_key(request, credentials))
+        return Reader(await get_read_session(request), key, roles)
 
     reader.roles = roles  # type: ignore[attr-defined]  # for the OpenAPI error responses
     return Depends(reader)

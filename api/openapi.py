@@ -78,7 +78,7 @@ def route_errors(route: Any) -> list[int]:
         statuses.add(409)
     if has_input:
         statuses.add(422)
-    if get_session in calls or get_read_session in calls:  # readers depend on it too
+    if get_session in calls or get_read_session in calls or readers:
         statuses.add(503)
     for status in route.responses:
         if isinstance(status, int) and status >= 400:

@@ -47,7 +47,8 @@ PG_ADMIN = os.environ.get("FACTORDB_TEST_PG", "postgresql://postgres@127.0.0.1:5
 DATABASE = "fdb_bench_api"
 CONNECTIONS = 4
 WARM_UP_SECONDS = 3
-RUNS = 3  # lookup rounds, and runs of the measures whose best consistent run counts
+ROUNDS = 5  # lookup rounds alternating between the three servers
+RUNS = 3  # runs of the other measures whose best consistent run counts
 VENVS = Path(tempfile.gettempdir())
 ROOT_ENV = {"PYTHONPATH": str(ROOT)}
 DATASETTE_LOOKUP = "/factors/factors.json?_shape=objects&_nocount=1&factor_id="
@@ -325,7 +326,7 @@ def main() -> None:
         "workers": args.workers,
         "seconds_per_run": seconds,
         "wrk": f"-t2 -c{CONNECTIONS}, loopback, {WARM_UP_SECONDS} s warm-up before each run",
-        "method": f"{RUNS} lookup rounds alternating factordb, Datasette and the bare app "
+        "method": f"{ROUNDS} lookup rounds alternating factordb, Datasette and the bare app "
         "(all three serving); ratios are medians of the per-round ratios; other measures "
         f"take the best of {RUNS} runs whose latencies are consistent, or one run",
         "load_seconds": round(load_seconds, 1),
@@ -375,7 +376,7 @@ def main() -> None:
                 name: wrk(base[name], seconds, headers=headers, script=script)
                 for name, (script, headers) in lookups.items()
             }
-            for _ in range(RUNS)
+            for _ in range(ROUNDS)
         ]
         ours = base["factordb"]
         result["factordb"] = {
