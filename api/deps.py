@@ -33,7 +33,7 @@ READ_SESSION = "factordb.read_session"
 async def get_read_session(request: Request) -> Session:
     """The request's autocommit session for reads (and authentication), made on first use.
 
-    `ReadSessions` closes it once the response is sent. Not a dependency with `yield`:
+    `ReadSessions` closes it as the response starts. Not a dependency with `yield`:
     FastAPI wraps those in a shielded exit stack that cost more CPU than the whole
     indexed lookup. Making the session does no I/O (the connection is taken at the
     first statement, on the route's thread); a driver error it raises reaches the
