@@ -85,10 +85,15 @@ def _key(request: Request, credentials: HTTPAuthorizationCredentials | None) -> 
 BearerDep = Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]
 
 
-def get_caller(request: Request, session: ReadSessionDep, credentials: BearerDep) -> Caller:
-    """The key's principal, read on every request (revocation takes effect at once)."""
-    key = _key(request, credentials)
+def _caller(session: Session, key: str | None) -> Caller:
+    """The key's principal, read on every request (revocation takes effect at once); the
+    request's first statement, so retried once on a fresh connection if its own was dead."""
     return retry_disconnect(session, lambda: authenticate(session, key))
+
+
+def get_caller(request: Request, session: ReadSessionDep, credentials: BearerDep) -> Caller:
+    """The caller of a write route (GET routes take a `Reader`)."""
+    return _caller(session, _key(request, credentials))
 
 
 CurrentCaller = Annotated[Caller, Depends(get_caller)]
@@ -114,7 +119,7 @@ class Reader:
     The key is read on every request, as by `get_caller`. A route that took its caller
     from a sync dependency and read in a sync body crossed to the threadpool twice (three
     times with a response model, which FastAPI validates on another trip): one trip
-    serves 20% more lookups per second (docs/api.md). A missing key is refused at once;
+    served 12% more snapshot lookups per second (docs/api.md). A missing key is refused at once;
     otherwise the parameters are validated before the trip, so a malformed request is
     refused (422) without a statement, even when its key turns out unknown or its role
     not admitted.
@@ -129,7 +134,7 @@ class Reader:
         return await run_in_threadpool(self._run, work)
 
     def _run(self, work: Callable[[Session, Caller], T]) -> T:
-        caller = retry_disconnect(self.session, lambda: authenticate(self.session, self.key))
+        caller = _caller(self.session, self.key)
         if self.roles:
             require_role(caller, *self.roles)
         return work(self.session, caller)

@@ -49,6 +49,7 @@ CONNECTIONS = 4
 WARM_UP_SECONDS = 3
 ROUNDS = 5  # lookup rounds alternating between the three servers
 RUNS = 3  # runs of the other measures whose best consistent run counts
+IN_FLIGHT_SLACK = 1.25  # a run whose latencies imply more in flight per connection is not used
 VENVS = Path(tempfile.gettempdir())
 ROOT_ENV = {"PYTHONPATH": str(ROOT)}
 DATASETTE_LOOKUP = "/factors/factors.json?_shape=objects&_nocount=1&factor_id="
@@ -200,12 +201,17 @@ def wrk(
     flight), with every run's throughput listed.
     """
     results = [_wrk_run(url, seconds, headers, script, connections, warm_up) for _ in range(runs)]
-    consistent = [r for r in results if r["in_flight"] <= 1.25 * connections]
+    consistent = [r for r in results if consistent_latency(r, connections)]
     best = max(consistent or results, key=lambda r: r["requests_per_s"])
     if runs > 1:
         best["runs_requests_per_s"] = [r["requests_per_s"] for r in results]
     best["latency_consistent"] = bool(consistent)
     return best
+
+
+def consistent_latency(run: dict[str, Any], connections: int) -> bool:
+    """Whether the run's latencies could have happened on `connections` connections."""
+    return run["in_flight"] <= IN_FLIGHT_SLACK * connections
 
 
 def _wrk_run(
@@ -280,7 +286,7 @@ def median_round(rounds: list[dict[str, dict[str, Any]]], name: str) -> dict[str
     latencies (see `wrk`)."""
     runs = sorted((one[name] for one in rounds), key=lambda r: r["requests_per_s"])
     middle = dict(runs[len(runs) // 2])
-    consistent = [r["p99_ms"] for r in runs if r["in_flight"] <= 1.25 * CONNECTIONS]
+    consistent = [r["p99_ms"] for r in runs if consistent_latency(r, CONNECTIONS)]
     middle["p99_ms"] = statistics.median(consistent or [r["p99_ms"] for r in runs])
     middle["runs_requests_per_s"] = [one[name]["requests_per_s"] for one in rounds]
     middle["latency_consistent"] = bool(consistent)
